@@ -1,0 +1,157 @@
+package sentryexporter
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config configures the Sentry exporter.
+type Config struct {
+	// DSN is the Sentry project's Data Source Name. It holds the public key, so it is opaque:
+	// the collector prints it as [REDACTED] and no error of ours repeats it.
+	DSN configopaque.String `mapstructure:"dsn"`
+
+	// Environment is the Sentry environment used when a resource names none
+	// (deployment.environment.name or deployment.environment win over it).
+	Environment string `mapstructure:"environment"`
+
+	// InsecureSkipVerify turns off TLS certificate verification. It is kept for configurations
+	// written for the old contrib exporter; it is the same switch as http.tls.insecure_skip_verify
+	// and, unlike the old exporter, keeps the proxy and every other setting of the http block.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+
+	// ExceptionsAsErrors turns every span event named "exception" into a Sentry error event.
+	ExceptionsAsErrors bool `mapstructure:"exceptions_as_errors"`
+
+	// SendTransactions can be turned off to send only error events (issues) and no transactions.
+	SendTransactions bool `mapstructure:"send_transactions"`
+
+	// MaxRequestsInFlight bounds how many envelopes one batch sends at once. Sentry takes one
+	// event per request, so requests run in parallel over kept-alive connections.
+	MaxRequestsInFlight int `mapstructure:"max_requests_in_flight"`
+
+	// ClientConfig is the HTTP client used to reach Sentry: timeout, proxy, headers, TLS, compression.
+	// Its endpoint is derived from the DSN and must stay empty.
+	ClientConfig confighttp.ClientConfig `mapstructure:"http"`
+
+	// QueueConfig is the exporterhelper sending queue (in memory or persistent through storage).
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+
+	// BackOffConfig is how failed envelopes are retried; rate-limited ones wait for Sentry's deadline.
+	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// TimeoutConfig bounds one push (all envelopes of one batch).
+	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Configuration errors. Each names the key at fault so that the collector's startup message
+// points the user at the line to fix.
+var (
+	errDSNMissing              = errors.New("dsn: required; set it to the project's DSN from Sentry's project settings (Client Keys)")
+	errEndpointSet             = errors.New("http.endpoint: must be empty; the endpoint is derived from dsn")
+	errEnvironmentTooLong      = errors.New("environment: longer than 64 characters, which Sentry rejects")
+	errEnvironmentInvalidChars = errors.New(`environment: must not contain a newline or "/", which Sentry rejects`)
+	errEnvironmentNone         = errors.New(`environment: "None" is reserved by Sentry`)
+	errRequestsInFlight        = errors.New("max_requests_in_flight: must be at least 1")
+	errNothingToSend           = errors.New("send_transactions and exceptions_as_errors are both false: the exporter would send nothing")
+)
+
+// maxEnvironmentLength is Sentry's limit on environment names.
+const maxEnvironmentLength = 64
+
+// Validate checks the configuration at startup.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if _, err := parseDSN(string(cfg.DSN)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateEnvironment(cfg.Environment); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.ClientConfig.Endpoint != "" {
+		errs = append(errs, errEndpointSet)
+	}
+	if cfg.MaxRequestsInFlight < 1 {
+		errs = append(errs, errRequestsInFlight)
+	}
+	if err := validateCompression(cfg.ClientConfig.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if !cfg.SendTransactions && !cfg.ExceptionsAsErrors {
+		errs = append(errs, errNothingToSend)
+	}
+	return errors.Join(errs...)
+}
+
+// parseDSN parses a DSN the way Sentry does. Its errors never contain the DSN itself: the public key
+// is a credential.
+func parseDSN(raw string) (*sentry.Dsn, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errDSNMissing
+	}
+	// url.Parse errors quote the whole input, key included, so they are replaced by a plain message.
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("dsn: not a valid URL (expected {scheme}://{public_key}@{host}[:{port}][/{path}]/{project_id})")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, errors.New("dsn: scheme must be http or https")
+	case u.User.Username() == "":
+		return nil, errors.New("dsn: missing the public key (the part before @)")
+	case u.Hostname() == "":
+		return nil, errors.New("dsn: missing the host")
+	case strings.Trim(u.Path, "/") == "":
+		return nil, errors.New("dsn: missing the project id (the last path segment)")
+	}
+	dsn, err := sentry.NewDsn(raw)
+	if err != nil {
+		// sentry-go's messages are fixed texts ("invalid port", ...), safe to show.
+		return nil, fmt.Errorf("dsn: %w", err)
+	}
+	for _, c := range dsn.GetProjectID() {
+		if c < '0' || c > '9' {
+			return nil, errors.New("dsn: project id (the last path segment) must be a number")
+		}
+	}
+	return dsn, nil
+}
+
+// validateCompression allows the encodings Sentry's ingestion decodes; confighttp offers more
+// (snappy, lz4, zlib) that Sentry would refuse.
+func validateCompression(c configcompression.Type) error {
+	switch c {
+	case "", "none", configcompression.TypeGzip, configcompression.TypeDeflate, configcompression.TypeZstd:
+		return nil
+	}
+	return fmt.Errorf("http.compression: %q is not accepted by Sentry; use gzip, deflate, zstd or none", string(c))
+}
+
+// validateEnvironment applies the rules by which Sentry rejects an environment name.
+func validateEnvironment(env string) error {
+	switch {
+	case env == "":
+		return nil
+	case len(env) > maxEnvironmentLength:
+		return errEnvironmentTooLong
+	case strings.ContainsAny(env, "\n\r/"):
+		return errEnvironmentInvalidChars
+	case env == "None":
+		return errEnvironmentNone
+	}
+	return nil
+}

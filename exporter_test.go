@@ -1,0 +1,202 @@
+package sentryexporter
+
+import (
+	"context"
+	"encoding/hex"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelsentry/sentryexporter/internal/metadata"
+	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+)
+
+// traceBuilder writes spans into a ptrace.Traces, one ResourceSpans per service.
+type traceBuilder struct {
+	td        ptrace.Traces
+	resources map[string]ptrace.ScopeSpans
+	base      time.Time
+}
+
+func newTraceBuilder() *traceBuilder {
+	return &traceBuilder{
+		td:        ptrace.NewTraces(),
+		resources: map[string]ptrace.ScopeSpans{},
+		base:      time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+	}
+}
+
+func (b *traceBuilder) scope(service string) ptrace.ScopeSpans {
+	if ss, ok := b.resources[service]; ok {
+		return ss
+	}
+	rs := b.td.ResourceSpans().AppendEmpty()
+	attrs := rs.Resource().Attributes()
+	attrs.PutStr("service.name", service)
+	attrs.PutStr("service.version", "1.4.2")
+	attrs.PutStr("deployment.environment.name", "production")
+	attrs.PutStr("telemetry.sdk.language", "go")
+	attrs.PutStr("telemetry.sdk.version", "1.38.0")
+	attrs.PutStr("host.name", service+"-7d9f")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("test-instrumentation")
+	b.resources[service] = ss
+	return ss
+}
+
+// span adds a span; ids are written as short hex strings padded with zeros for readability.
+func (b *traceBuilder) span(service, trace, id, parent string, kind ptrace.SpanKind, name string, startMs, endMs int) ptrace.Span {
+	s := b.scope(service).Spans().AppendEmpty()
+	s.SetTraceID(traceID(trace))
+	s.SetSpanID(spanID(id))
+	if parent != "" {
+		s.SetParentSpanID(spanID(parent))
+	}
+	s.SetKind(kind)
+	s.SetName(name)
+	s.SetStartTimestamp(pcommon.NewTimestampFromTime(b.base.Add(time.Duration(startMs) * time.Millisecond)))
+	s.SetEndTimestamp(pcommon.NewTimestampFromTime(b.base.Add(time.Duration(endMs) * time.Millisecond)))
+	return s
+}
+
+func traceID(s string) pcommon.TraceID {
+	var id pcommon.TraceID
+	copy(id[:], mustHex(s, 16))
+	return id
+}
+
+func spanID(s string) pcommon.SpanID {
+	var id pcommon.SpanID
+	copy(id[:], mustHex(s, 8))
+	return id
+}
+
+func mustHex(s string, n int) []byte {
+	for len(s) < 2*n {
+		s += "0"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// hexID renders an id the way Sentry shows it.
+func hexID(s string, n int) string { return hex.EncodeToString(mustHex(s, n)) }
+
+// startExporter builds the exporter through its factory from collector-style YAML values,
+// pointed at srv, and starts it. The sending queue is off so that ConsumeTraces reports the
+// outcome of each batch.
+func startExporter(t *testing.T, srv *sentrytest.Server, extra map[string]any) (exporter.Traces, *componenttest.Telemetry) {
+	t.Helper()
+	values := map[string]any{
+		"dsn":           srv.DSN(),
+		"environment":   "fallback-env",
+		"sending_queue": map[string]any{"enabled": false},
+		"retry_on_failure": map[string]any{
+			"initial_interval": "10ms", "max_interval": "50ms", "max_elapsed_time": "5s",
+		},
+		"http": map[string]any{"compression": "gzip"},
+	}
+	for k, v := range extra {
+		values[k] = v
+	}
+	factory := NewFactory()
+	cfg := factory.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(values).Unmarshal(cfg))
+	require.NoError(t, cfg.(*Config).Validate())
+
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	exp, err := factory.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return exp, tel
+}
+
+// transactionShapes returns, per transaction root span id, the sorted span ids of its children.
+func transactionShapes(txs []sentrytest.Transaction) map[string][]string {
+	out := map[string][]string{}
+	for _, tx := range txs {
+		var children []string
+		for _, s := range tx.Spans {
+			children = append(children, s.SpanID)
+		}
+		sort.Strings(children)
+		out[tx.Trace().SpanID] = children
+	}
+	return out
+}
+
+func TestExporterGroupsMultiServiceTracesIntoTransactions(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t)
+	exp, _ := startExporter(t, srv, nil)
+
+	b := newTraceBuilder()
+	// Trace a1: frontend SERVER root -> internal -> CLIENT -> checkout SERVER -> DB CLIENT.
+	b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET /cart", 0, 100)
+	b.span("frontend", "a1", "a102", "a101", ptrace.SpanKindInternal, "render", 5, 90)
+	b.span("frontend", "a1", "a103", "a102", ptrace.SpanKindClient, "POST", 10, 80)
+	b.span("checkout", "a1", "a104", "a103", ptrace.SpanKindServer, "POST /checkout", 12, 78)
+	b.span("checkout", "a1", "a105", "a104", ptrace.SpanKindClient, "SELECT orders", 20, 30)
+	// Trace b2 arrives without its root: an orphan subtree (b201's parent b200 is elsewhere).
+	b.span("checkout", "b2", "b201", "b200", ptrace.SpanKindInternal, "process", 0, 50)
+	b.span("checkout", "b2", "b202", "b201", ptrace.SpanKindInternal, "step 1", 1, 20)
+	b.span("checkout", "b2", "b203", "b202", ptrace.SpanKindClient, "GET", 2, 10)
+	// Trace c3: a SERVER span under a CLIENT span of the same service starts its own transaction.
+	b.span("payments", "c3", "c301", "", ptrace.SpanKindServer, "POST /pay", 0, 100)
+	b.span("payments", "c3", "c302", "c301", ptrace.SpanKindClient, "POST", 10, 90)
+	b.span("payments", "c3", "c303", "c302", ptrace.SpanKindServer, "POST /internal/authorize", 11, 89)
+	b.span("payments", "c3", "c304", "c303", ptrace.SpanKindInternal, "authorize", 12, 88)
+
+	require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+
+	txs := srv.Transactions()
+	require.Len(t, txs, 5)
+	assert.Equal(t, map[string][]string{
+		hexID("a101", 8): {hexID("a102", 8), hexID("a103", 8)},
+		hexID("a104", 8): {hexID("a105", 8)},
+		hexID("b201", 8): {hexID("b202", 8), hexID("b203", 8)},
+		hexID("c301", 8): {hexID("c302", 8)},
+		hexID("c303", 8): {hexID("c304", 8)},
+	}, transactionShapes(txs))
+	assert.Empty(t, srv.Discarded(), "every transaction passes Relay's validation")
+
+	byRoot := map[string]sentrytest.Transaction{}
+	for _, tx := range txs {
+		byRoot[tx.Trace().SpanID] = tx
+	}
+	checkout := byRoot[hexID("a104", 8)]
+	assert.Equal(t, hexID("a1", 16), checkout.Trace().TraceID)
+	assert.Equal(t, hexID("a103", 8), checkout.Trace().ParentSpanID, "the transaction links to its caller's span")
+	assert.Equal(t, "production", checkout.Environment, "the resource's environment wins over the configured one")
+	assert.Equal(t, "checkout@1.4.2", checkout.Release)
+	assert.Equal(t, "go", checkout.Platform)
+	assert.Equal(t, "checkout-7d9f", checkout.ServerName)
+	assert.Equal(t, "checkout", checkout.Tags["service.name"])
+	assert.InDelta(t, float64(66*time.Millisecond), float64(checkout.Duration()), float64(time.Microsecond))
+
+	orphan := byRoot[hexID("b201", 8)]
+	assert.Equal(t, hexID("b200", 8), orphan.Trace().ParentSpanID, "an orphan subtree keeps its missing parent")
+
+	for _, env := range srv.Envelopes() {
+		require.NotNil(t, env.Header.Trace, "every envelope carries the dynamic sampling context")
+		assert.Equal(t, "true", env.Header.Trace.Sampled)
+		assert.Equal(t, "1", env.Header.Trace.SampleRate)
+		assert.Equal(t, "public", env.Header.Trace.PublicKey)
+	}
+}

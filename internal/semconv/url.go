@@ -1,0 +1,77 @@
+package semconv
+
+import "strings"
+
+// sanitizeURL returns raw without its query, fragment and userinfo, so that descriptions built from it carry
+// neither secrets (tokens in query strings, passwords in userinfo) nor per-request noise. It does not validate:
+// anything that does not look like "scheme://authority/path" is only cut at the first '?' or '#', which is the
+// safe reading of a relative or malformed URL. When nothing needs removing it returns raw itself (no allocation).
+func sanitizeURL(raw string) string {
+	s := raw
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	// Find the authority: after "scheme://" or, for a scheme-relative URL, after a leading "//".
+	start := -1
+	if strings.HasPrefix(s, "//") {
+		start = 2
+	} else if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
+		start = i + 3
+	}
+	if start < 0 {
+		return s
+	}
+	end := len(s)
+	if i := strings.IndexByte(s[start:], '/'); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndexByte(s[start:end], '@')
+	if at < 0 {
+		return s
+	}
+	return s[:start] + s[start+at+1:]
+}
+
+// isScheme reports whether s is a URL scheme per RFC 3986: a letter followed by letters, digits, '+', '-', '.'.
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// urlPath returns the path of a URL (absolute, scheme-relative or already a path), without query and fragment.
+// It returns "" when the URL has an authority but no path, so that callers fall back to something better than "".
+func urlPath(raw string) string {
+	s := raw
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	start := -1
+	if strings.HasPrefix(s, "//") {
+		start = 2
+	} else if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
+		start = i + 3
+	}
+	if start < 0 {
+		return s
+	}
+	if i := strings.IndexByte(s[start:], '/'); i >= 0 {
+		return s[start+i:]
+	}
+	return ""
+}
+
+// stripQuery cuts a path (such as the legacy http.target) at its query or fragment.
+func stripQuery(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,130 @@
+package stacktrace
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/getsentry/sentry-go"
+)
+
+// parseDotNet reads Exception.ToString() output:
+//
+//	System.InvalidOperationException: Load failed ---> System.IO.FileNotFoundException: Could not find file
+//	   at App.Store.Read(String path) in /src/App/Store.cs:line 42
+//	   --- End of inner exception stack trace ---
+//	   at App.Store.Load() in /src/App/Store.cs:line 17
+//
+// The header names the outer exception first and each inner exception after " ---> "; the first frame
+// block belongs to the innermost one and every "--- End of inner exception stack trace ---" moves one level
+// out. Frames are printed newest first and come out reversed. Localised line markers (":Zeile 42") are
+// accepted; "--- End of stack trace from previous location ---" (async boundaries) is skipped.
+func parseDotNet(lines []string) []parsedException {
+	var header []string
+	var excs []parsedException
+	level := -1 // index in excs of the exception receiving frames
+
+	for _, line := range lines {
+		t := strings.TrimSpace(line)
+		if m := dotnetFrameLine.FindStringSubmatch(line); m != nil {
+			if excs == nil {
+				excs = dotnetHeader(header)
+				level = len(excs) - 1
+			}
+			excs[level].frames = append(excs[level].frames, dotnetFrame(m[1], m[2], m[3]))
+			continue
+		}
+		switch {
+		case strings.HasPrefix(t, "--- End of inner exception stack trace ---"):
+			if level > 0 {
+				level--
+			}
+		case strings.HasPrefix(t, "--- "):
+			// "--- End of stack trace from previous location ---" and similar separators.
+		case excs == nil:
+			header = append(header, line)
+		}
+	}
+	for i := range excs {
+		excs[i].frames = reverseFrames(excs[i].frames)
+	}
+	return excs
+}
+
+// dotnetHeader splits "Outer: msg ---> Inner: msg" into exceptions, outer first, each inner exception a
+// child of the one before it. AggregateException's "(Inner Exception #0) " prefix is dropped.
+func dotnetHeader(header []string) []parsedException {
+	text := strings.TrimSpace(strings.Join(header, "\n"))
+	parts := strings.Split(text, " ---> ")
+	excs := make([]parsedException, 0, len(parts))
+	for i, part := range parts {
+		part = strings.TrimSpace(part)
+		if strings.HasPrefix(part, "(Inner Exception #") {
+			if end := strings.Index(part, ") "); end >= 0 {
+				part = part[end+2:]
+			}
+		}
+		e := parsedException{parent: i - 1}
+		if i > 0 {
+			e.source = "InnerException"
+		}
+		e.typ, e.value = splitTypeValue(part, isDotNetTypeName)
+		excs = append(excs, e)
+	}
+	return excs
+}
+
+// dotnetFrame reads "Ns.Class.Method(String x)" plus an optional file and line. The module is the
+// declaring type, the function the method name without its argument list.
+func dotnetFrame(signature, file, line string) sentry.Frame {
+	var f sentry.Frame
+	name := signature
+	if i := strings.IndexByte(name, '('); i >= 0 {
+		name = name[:i]
+	}
+	if dot := lastTopLevelDot(name); dot >= 0 {
+		f.Module, f.Function = name[:dot], name[dot+1:]
+	} else {
+		f.Function = name
+	}
+	if file != "" {
+		setPath(&f, file)
+		f.Lineno = atoiBounded(line)
+	}
+	return f
+}
+
+// lastTopLevelDot finds the last '.' outside [] and <> brackets, so that "Ns.C.M[System.String]" splits
+// before M and compiler-generated names like "Program.<>c.<Main>b__0_0" split before "<Main>".
+func lastTopLevelDot(name string) int {
+	depth := 0
+	last := -1
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '[', '<':
+			depth++
+		case ']', '>':
+			if depth > 0 {
+				depth--
+			}
+		case '.':
+			if depth == 0 {
+				last = i
+			}
+		}
+	}
+	return last
+}
+
+// isDotNetTypeName accepts "System.InvalidOperationException", "MyApp.Errors+NotFound" and generic names
+// like "System.Collections.Generic.KeyNotFoundException`1".
+func isDotNetTypeName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+`[],", r)) {
+			return false
+		}
+	}
+	return true
+}

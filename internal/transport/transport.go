@@ -1,0 +1,186 @@
+// Package transport posts Sentry envelopes over HTTP and classifies every answer, so that the
+// exporter can retry, hold or drop each envelope knowingly. sentry-go's own HTTPTransport cannot be
+// used for this: its SendEvent reports nothing, it drops when its buffer fills and it never retries.
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+
+	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+)
+
+// Outcome says what became of one envelope.
+type Outcome int
+
+const (
+	// Accepted means Sentry answered 2xx.
+	Accepted Outcome = iota
+	// RateLimited means the envelope's category is limited until Result.RetryAt; it may have been
+	// refused with 429, or not sent at all because an earlier answer set the limit.
+	RateLimited
+	// Retryable means a transient failure: 5xx, a timeout, a reset connection.
+	Retryable
+	// Permanent means Sentry will never accept this envelope as it is (400, 401, 403, 413, other 4xx).
+	Permanent
+)
+
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	switch o {
+	case Accepted:
+		return "accepted"
+	case RateLimited:
+		return "rate_limited"
+	case Retryable:
+		return "retryable"
+	default:
+		return "permanent"
+	}
+}
+
+// Result is the classified answer to one envelope.
+type Result struct {
+	Outcome Outcome
+	// StatusCode is Sentry's HTTP status, or 0 when no answer came.
+	StatusCode int
+	// RetryAt is when a rate-limited envelope may be sent again.
+	RetryAt time.Time
+	// Err describes the failure; nil when accepted. It never contains the DSN.
+	Err error
+	// Sent reports whether a request was made (a known rate limit skips it).
+	Sent bool
+	// BytesSent counts the request body bytes before transport compression.
+	BytesSent int
+	// Duration is the time from request to answer.
+	Duration time.Duration
+}
+
+// Transport sends envelopes to one Sentry project. It is safe for concurrent use.
+type Transport struct {
+	client    *http.Client
+	url       string
+	auth      string
+	userAgent string
+	limits    *ratelimit.Limits
+	now       func() time.Time
+}
+
+// New returns a Transport that posts to dsn's envelope endpoint with client. userAgent names this
+// exporter and its version (it also goes into the sentry_client auth field). now is the clock used for
+// rate-limit deadlines (time.Now in production).
+func New(client *http.Client, dsn *sentry.Dsn, userAgent string, now func() time.Time) *Transport {
+	auth := "Sentry sentry_version=7, sentry_client=" + userAgent + ", sentry_key=" + dsn.GetPublicKey()
+	if secret := dsn.GetSecretKey(); secret != "" {
+		auth += ", sentry_secret=" + secret
+	}
+	return &Transport{
+		client:    client,
+		url:       dsn.GetAPIURL().String(),
+		auth:      auth,
+		userAgent: userAgent,
+		limits:    ratelimit.New(now),
+		now:       now,
+	}
+}
+
+// Limits exposes the rate limits learnt from Sentry's answers, so the caller can hold data of a
+// limited category without building its envelope.
+func (t *Transport) Limits() *ratelimit.Limits { return t.limits }
+
+// maxErrorBody bounds how much of an error answer is read for its reason.
+const maxErrorBody = 1024
+
+// Send posts one envelope whose main item is of category. Nothing is sent while category is rate
+// limited.
+func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Category) Result {
+	if until, limited := t.limits.Until(category); limited {
+		return Result{
+			Outcome: RateLimited,
+			RetryAt: until,
+			Err:     fmt.Errorf("category %q rate limited by Sentry until %s", category, until.UTC().Format(time.RFC3339)),
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return Result{Outcome: Permanent, Err: fmt.Errorf("building request: %w", err)}
+	}
+	req.Header.Set("Content-Type", envelope.ContentType)
+	req.Header.Set("X-Sentry-Auth", t.auth)
+	req.Header.Set("User-Agent", t.userAgent)
+
+	start := t.now()
+	resp, err := t.client.Do(req)
+	res := Result{Sent: true, BytesSent: len(body)}
+	res.Duration = t.now().Sub(start)
+	if err != nil {
+		res.Outcome = Retryable
+		res.Err = fmt.Errorf("sending envelope: %w", stripURL(err))
+		return res
+	}
+	defer resp.Body.Close()
+	res.StatusCode = resp.StatusCode
+	t.limits.Update(resp.StatusCode, resp.Header)
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Draining lets the connection be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
+		res.Outcome = Accepted
+		return res
+	}
+	reason := errorReason(resp)
+	res.Err = fmt.Errorf("sentry answered %d: %s", resp.StatusCode, reason)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		res.Outcome = RateLimited
+		until, limited := t.limits.Until(category)
+		if !limited {
+			// The limit named other categories only; wait the usual minimum before trying again.
+			until = t.now().Add(time.Second)
+		}
+		res.RetryAt = until
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+		res.Outcome = Retryable
+	default:
+		res.Outcome = Permanent
+	}
+	return res
+}
+
+// errorReason takes Sentry's reason from X-Sentry-Error, else from the start of the body.
+func errorReason(resp *http.Response) string {
+	reason := resp.Header.Get("X-Sentry-Error")
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
+	if reason == "" {
+		reason = strings.TrimSpace(string(body))
+	}
+	if reason == "" {
+		reason = http.StatusText(resp.StatusCode)
+	}
+	if len(reason) > 200 {
+		reason = reason[:200] + "..."
+	}
+	return strconv.Quote(reason)
+}
+
+// stripURL removes the request URL from net/http errors: the endpoint is the same for every error and
+// only makes log lines longer.
+func stripURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
