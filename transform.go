@@ -159,6 +159,7 @@ func assignHeads(entries []spanEntry, index map[spanKey]int, resources []resourc
 			path = append(path, cur)
 			next := entries[cur].parent
 			if entries[next].head == -2 {
+				cur = next // the span where the cycle closes heads it
 				break
 			}
 			cur = next
@@ -207,25 +208,31 @@ func appendTransactions(out []sentryEvent, entries []spanEntry, resources []reso
 		}
 		members[h] = append(members[h], i)
 	}
-	for _, h := range heads {
-		group := members[h]
+	for _, segment := range heads {
+		head := entries[segment].span
+		name := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+		h, group := segment, members[segment]
 		for len(group) >= maxSpansPerTransaction {
 			// The first part keeps the head; later parts are headed by their first span, so the
-			// parent chain stays intact across the linked transactions.
-			out = append(out, buildTransaction(entries, resources, h, group[:maxSpansPerTransaction-1], opts))
+			// parent chain stays intact across the linked transactions, and all keep the name.
+			out = append(out, buildTransaction(entries, resources, h, group[:maxSpansPerTransaction-1], name, opts))
 			group = group[maxSpansPerTransaction-1:]
 			h, group = group[0], group[1:]
 		}
-		out = append(out, buildTransaction(entries, resources, h, group, opts))
+		out = append(out, buildTransaction(entries, resources, h, group, name, opts))
 	}
 	return out
 }
 
-// buildTransaction makes the transaction headed by entry h with the given member spans.
-func buildTransaction(entries []spanEntry, resources []resourceInfo, h int, group []int, opts transformOptions) sentryEvent {
+// buildTransaction makes the transaction rooted at entry h with the given member spans, named after
+// its segment.
+func buildTransaction(entries []spanEntry, resources []resourceInfo, h int, group []int, name semconv.Span, opts transformOptions) sentryEvent {
 	head := entries[h].span
 	res := &resources[entries[h].resource]
-	desc := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+	desc := name
+	if h != entries[h].head {
+		desc = semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+	}
 	status := semconv.Status(head.Status().Code(), head.Attributes())
 
 	traceID := head.TraceID()
@@ -245,8 +252,8 @@ func buildTransaction(entries []spanEntry, resources []resourceInfo, h int, grou
 	ev := &sentry.Event{
 		EventID:         eventID(traceID[:], spanID[:], 0),
 		Type:            "transaction",
-		Transaction:     desc.Name,
-		TransactionInfo: &sentry.TransactionInfo{Source: desc.Source},
+		Transaction:     name.Name,
+		TransactionInfo: &sentry.TransactionInfo{Source: name.Source},
 		StartTime:       head.StartTimestamp().AsTime(),
 		Timestamp:       head.EndTimestamp().AsTime(),
 		Contexts:        map[string]sentry.Context{"trace": trace.Map()},
@@ -270,7 +277,7 @@ func buildTransaction(entries []spanEntry, resources []resourceInfo, h int, grou
 	return sentryEvent{
 		event:    ev,
 		category: ratelimit.CategoryTransaction,
-		sampling: samplingContext(traceID, res, desc, opts),
+		sampling: samplingContext(traceID, res, name, opts),
 		spans:    positions,
 	}
 }

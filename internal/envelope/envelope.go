@@ -23,15 +23,15 @@ const (
 // it to link the envelope to its trace and for dynamic sampling; every value is a string on the wire.
 // Empty fields are left out.
 type SamplingContext struct {
-	TraceID     string
-	PublicKey   string
-	SampleRate  string
-	SampleRand  string
-	Sampled     string
-	Environment string
-	Release     string
-	Transaction string
-	OrgID       string
+	TraceID     string `json:"trace_id,omitempty"`
+	PublicKey   string `json:"public_key,omitempty"`
+	SampleRate  string `json:"sample_rate,omitempty"`
+	SampleRand  string `json:"sample_rand,omitempty"`
+	Sampled     string `json:"sampled,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Release     string `json:"release,omitempty"`
+	Transaction string `json:"transaction,omitempty"`
+	OrgID       string `json:"org_id,omitempty"`
 }
 
 // Header is the envelope header.

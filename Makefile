@@ -1,0 +1,47 @@
+# The README's two commands are `make run` (see it work) and `make test` (everything CI runs).
+GO       ?= go
+TOOLS    := -modfile=internal/tools/go.mod
+PKGS     := ./...
+
+.PHONY: all test unit e2e run generate lint fmt bench fuzz tidy
+
+all: test
+
+## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, and the ocb end-to-end test.
+test: vet unit e2e
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver.
+e2e:
+	$(GO) test -count=1 -timeout 20m -tags e2e ./e2e/...
+
+## run: builds a collector with this exporter, runs it against the local Sentry receiver and shows what Sentry got.
+run:
+	./scripts/run.sh
+
+## generate: reruns mdatagen on metadata.yaml.
+generate:
+	$(GO) generate ./
+
+## lint: golangci-lint, installed as a Go tool in internal/tools.
+lint:
+	$(GO) tool $(TOOLS) golangci-lint run ./...
+
+## fmt: formats every Go file.
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: transform, encoding and whole-exporter benchmarks (spans/s, allocs/span, bytes/span).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x $(PKGS)
+
+## fuzz: runs each fuzz target for FUZZTIME (default 1m).
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/stacktrace
+	$(GO) test -run '^$$' -fuzz FuzzTransform -fuzztime $(FUZZTIME) .

@@ -1,0 +1,315 @@
+package sentryexporter
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/getsentry/sentry-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+var testOptions = transformOptions{
+	environment:        "fallback-env",
+	exceptionsAsErrors: true,
+	sendTransactions:   true,
+	publicKey:          "public",
+}
+
+// shape is a transaction reduced to its root and its children's span ids.
+type shape struct {
+	root     string
+	children []string
+}
+
+func shapesOf(events []sentryEvent) []shape {
+	var out []shape
+	for _, ev := range events {
+		if ev.category != ratelimit.CategoryTransaction {
+			continue
+		}
+		s := shape{root: ev.event.Contexts["trace"]["span_id"].(sentry.SpanID).String()}
+		for _, sp := range ev.event.Spans {
+			s.children = append(s.children, sp.SpanID.String())
+		}
+		sort.Strings(s.children)
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].root < out[j].root })
+	return out
+}
+
+func ids(short ...string) []string {
+	out := make([]string, len(short))
+	for i, s := range short {
+		out[i] = hexID(s, 8)
+	}
+	return out
+}
+
+func TestTransformGrouping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		build func(b *traceBuilder)
+		want  []shape
+	}{
+		{
+			name: "root with nested children is one transaction",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "x", 1, 9)
+				b.span("svc", "a", "a3", "a2", ptrace.SpanKindClient, "y", 2, 8)
+			},
+			want: []shape{{hexID("a1", 8), ids("a2", "a3")}},
+		},
+		{
+			name: "batch without root: the orphan subtree is one transaction, not one per span",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "x", 1, 9)
+				b.span("svc", "a", "a3", "a2", ptrace.SpanKindClient, "y", 2, 8)
+				b.span("svc", "a", "a4", "a2", ptrace.SpanKindClient, "z", 2, 8)
+			},
+			want: []shape{{hexID("a2", 8), ids("a3", "a4")}},
+		},
+		{
+			name: "two orphans of the same missing parent are two transactions",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindClient, "x", 1, 9)
+				b.span("svc", "a", "a3", "a1", ptrace.SpanKindClient, "y", 2, 8)
+			},
+			want: []shape{{hexID("a2", 8), nil}, {hexID("a3", 8), nil}},
+		},
+		{
+			name: "remote parent flag starts a transaction",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+				s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "from queue", 1, 9)
+				s.SetFlags(spanFlagHasIsRemote | spanFlagIsRemote)
+				b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "work", 2, 8)
+			},
+			want: []shape{{hexID("a1", 8), nil}, {hexID("a2", 8), ids("a3")}},
+		},
+		{
+			name: "consumer span starts a transaction",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a1", "", ptrace.SpanKindProducer, "publish", 0, 10)
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindConsumer, "process", 1, 9)
+			},
+			want: []shape{{hexID("a1", 8), nil}, {hexID("a2", 8), nil}},
+		},
+		{
+			name: "a change of service starts a transaction even without SERVER kind",
+			build: func(b *traceBuilder) {
+				b.span("front", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+				b.span("back", "a", "a2", "a1", ptrace.SpanKindInternal, "handler", 1, 9)
+			},
+			want: []shape{{hexID("a1", 8), nil}, {hexID("a2", 8), nil}},
+		},
+		{
+			name: "same span id in two traces does not mix the traces",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "01", "", ptrace.SpanKindServer, "GET /a", 0, 10)
+				b.span("svc", "b", "02", "01", ptrace.SpanKindInternal, "b child", 1, 9)
+			},
+			want: []shape{{hexID("01", 8), nil}, {hexID("02", 8), nil}},
+		},
+		{
+			name: "parent cycle terminates and keeps every span once",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a1", "a2", ptrace.SpanKindInternal, "x", 0, 10)
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "y", 1, 9)
+			},
+			want: []shape{{hexID("a1", 8), ids("a2")}},
+		},
+		{
+			name: "span that is its own parent heads its transaction",
+			build: func(b *traceBuilder) {
+				b.span("svc", "a", "a1", "a1", ptrace.SpanKindInternal, "x", 0, 10)
+				b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "y", 1, 9)
+			},
+			want: []shape{{hexID("a1", 8), ids("a2")}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newTraceBuilder()
+			tc.build(b)
+			assert.Equal(t, tc.want, shapesOf(transformTraces(b.td, testOptions)))
+		})
+	}
+}
+
+func TestTransformSplitsTransactionsOverSentrysSpanLimit(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	b.span("svc", "a", "01", "", ptrace.SpanKindServer, "GET /big", 0, 5000)
+	const children = 2500
+	for i := range children {
+		id := pcommon.SpanID{0xee, byte(i >> 8), byte(i)}
+		s := b.span("svc", "a", "ff", "01", ptrace.SpanKindClient, "SELECT", i, i+1)
+		s.SetSpanID(id)
+	}
+	events := transformTraces(b.td, testOptions)
+	require.Len(t, events, 3, "2501 spans need three transactions of at most 1000")
+	seen := map[string]int{}
+	for _, ev := range events {
+		spans := 1 + len(ev.event.Spans)
+		assert.LessOrEqual(t, spans, maxSpansPerTransaction)
+		seen[ev.event.Contexts["trace"]["span_id"].(sentry.SpanID).String()]++
+		for _, s := range ev.event.Spans {
+			seen[s.SpanID.String()]++
+		}
+		assert.Equal(t, "GET /big", ev.event.Transaction, "every part keeps the segment's name")
+		assert.Equal(t, hexID("a", 16), ev.event.Contexts["trace"]["trace_id"].(sentry.TraceID).String())
+	}
+	assert.Len(t, seen, children+1)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, "span %s must appear exactly once", id)
+	}
+	second := events[1].event.Contexts["trace"]
+	assert.Equal(t, hexID("01", 8), second["parent_span_id"].(sentry.SpanID).String(),
+		"a later part's root keeps its real parent, so the trace view stays connected")
+}
+
+func TestTransformResendMarkers(t *testing.T) {
+	t.Parallel()
+	build := func(marker string) ptrace.Traces {
+		b := newTraceBuilder()
+		b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+		s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
+		ev := s.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.type", "ValueError")
+		ev.Attributes().PutStr("exception.message", "bad value")
+		if marker != "" {
+			for _, sp := range []ptrace.Span{b.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), s} {
+				sp.Attributes().PutStr(resendAttribute, marker)
+			}
+		}
+		return b.td
+	}
+	count := func(events []sentryEvent) (tx, errs int) {
+		for _, ev := range events {
+			if ev.category == ratelimit.CategoryTransaction {
+				tx++
+				for _, s := range ev.event.Spans {
+					assert.NotContains(t, s.Data, resendAttribute, "the marker never reaches Sentry")
+				}
+			} else {
+				errs++
+			}
+		}
+		return tx, errs
+	}
+	tx, errs := count(transformTraces(build(""), testOptions))
+	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs})
+	tx, errs = count(transformTraces(build(resendErrors), testOptions))
+	assert.Equal(t, [2]int{0, 1}, [2]int{tx, errs}, "only the error event is still owed")
+	tx, errs = count(transformTraces(build(resendTransaction), testOptions))
+	assert.Equal(t, [2]int{1, 0}, [2]int{tx, errs}, "only the transaction is still owed")
+}
+
+func TestTransformOptions(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	s := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "E")
+
+	errorsOnly := testOptions
+	errorsOnly.sendTransactions = false
+	events := transformTraces(b.td, errorsOnly)
+	require.Len(t, events, 1)
+	assert.Equal(t, ratelimit.CategoryError, events[0].category)
+
+	noErrors := testOptions
+	noErrors.exceptionsAsErrors = false
+	events = transformTraces(b.td, noErrors)
+	require.Len(t, events, 1)
+	assert.Equal(t, ratelimit.CategoryTransaction, events[0].category)
+}
+
+// goldenEvent is what a golden file holds per event: the envelope's sampling context and the payload.
+type goldenEvent struct {
+	Category string          `json:"category"`
+	Sampling any             `json:"sampling"`
+	Spans    int             `json:"input_spans"`
+	Event    json.RawMessage `json:"event"`
+}
+
+// checkGolden compares the transform of td with testdata/golden/<name>.json, and checks every
+// transaction passes Relay's validation as the fake Sentry implements it.
+func checkGolden(t *testing.T, name string, td ptrace.Traces) {
+	t.Helper()
+	events := transformTraces(td, testOptions)
+	out := make([]goldenEvent, 0, len(events))
+	for _, ev := range events {
+		payload, err := json.Marshal(ev.event)
+		require.NoError(t, err)
+		if ev.category == ratelimit.CategoryTransaction {
+			require.NoError(t, sentrytest.ValidateTransaction(payload), "transaction %s", ev.event.Transaction)
+		}
+		var indented json.RawMessage
+		require.NoError(t, json.Unmarshal(payload, &indented))
+		out = append(out, goldenEvent{Category: string(ev.category), Sampling: ev.sampling, Spans: len(ev.spans), Event: indented})
+	}
+	got, err := json.MarshalIndent(out, "", "  ")
+	require.NoError(t, err)
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -run %s -update to create it", t.Name())
+	assert.JSONEq(t, string(want), string(got))
+}
+
+func TestTransformGoldenMultiService(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	root := b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET", 0, 100)
+	root.Attributes().PutStr("http.request.method", "GET")
+	root.Attributes().PutStr("http.route", "/cart/{id}")
+	root.Attributes().PutStr("url.path", "/cart/42")
+	root.Attributes().PutInt("http.response.status_code", 200)
+	client := b.span("frontend", "a1", "a103", "a101", ptrace.SpanKindClient, "POST", 10, 80)
+	client.Attributes().PutStr("http.request.method", "POST")
+	client.Attributes().PutStr("url.full", "http://checkout:8080/checkout?token=secret")
+	client.Attributes().PutInt("http.response.status_code", 503)
+	server := b.span("checkout", "a1", "a104", "a103", ptrace.SpanKindServer, "POST /checkout", 12, 78)
+	server.Attributes().PutStr("http.method", "POST")
+	server.Attributes().PutStr("http.target", "/checkout")
+	server.Attributes().PutInt("http.status_code", 503)
+	server.Status().SetCode(ptrace.StatusCodeError)
+	db := b.span("checkout", "a1", "a105", "a104", ptrace.SpanKindClient, "SELECT orders", 20, 30)
+	db.Attributes().PutStr("db.system", "postgresql")
+	db.Attributes().PutStr("db.statement", "SELECT * FROM orders WHERE id = $1")
+	db.Attributes().PutBool("db.cached", false)
+	db.Attributes().PutDouble("db.rows.ratio", 0.5)
+	db.Attributes().PutEmptySlice("db.params").AppendEmpty().SetInt(42)
+	ev := server.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.SetTimestamp(server.EndTimestamp())
+	ev.Attributes().PutStr("exception.type", "java.lang.IllegalStateException")
+	ev.Attributes().PutStr("exception.message", "payment provider unavailable")
+	ev.Attributes().PutBool("exception.escaped", true)
+	ev.Attributes().PutStr("exception.stacktrace", "java.lang.IllegalStateException: payment provider unavailable\n"+
+		"\tat com.shop.checkout.PaymentClient.charge(PaymentClient.java:88)\n"+
+		"\tat com.shop.checkout.CheckoutController.checkout(CheckoutController.java:41)\n"+
+		"\tat java.base/java.lang.Thread.run(Thread.java:1583)\n")
+	checkGolden(t, "multi_service", b.td)
+}
