@@ -103,8 +103,9 @@ func (e *sentryExporter) shutdown(context.Context) error {
 
 // delivery is what became of one event of a batch.
 type delivery struct {
+	event  sentryEvent
 	result transport.Result
-	// oversize marks an event that was not sent because Sentry would refuse its size.
+	// oversize marks an event that was not sent because Sentry refuses its size.
 	oversize bool
 }
 
@@ -116,17 +117,16 @@ func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 	if len(events) == 0 {
 		return nil
 	}
-	deliveries := make([]delivery, len(events))
-	e.sendAll(ctx, events, deliveries)
-	return e.settle(td, events, deliveries)
+	return e.settle(td, len(events), e.sendAll(ctx, events))
 }
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once.
-func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent, deliveries []delivery) {
+func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent) []delivery {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
+	perWorker := make([][]delivery, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -136,40 +136,51 @@ func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent, deli
 				if i >= len(events) {
 					return
 				}
-				buf, deliveries[i] = e.send(ctx, &events[i], buf[:0])
+				buf, perWorker[w] = e.send(ctx, events[i], buf, perWorker[w])
 			}
 		}()
 	}
 	wg.Wait()
+	out := make([]delivery, 0, len(events))
+	for _, ds := range perWorker {
+		out = append(out, ds...)
+	}
+	return out
 }
 
-// send encodes and posts one event; buf is reused between events of one worker.
-func (e *sentryExporter) send(ctx context.Context, ev *sentryEvent, buf []byte) ([]byte, delivery) {
+// send encodes and posts one event and appends what became of it to out. A transaction too large
+// for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
+// so its spans still arrive. buf is reused between the events of one worker.
+func (e *sentryExporter) send(ctx context.Context, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
 	if ctx.Err() != nil {
-		return buf, delivery{result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}}
+		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
 	if until, limited := e.transport.Limits().Until(ev.category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
-		return buf, delivery{result: transport.Result{
+		return buf, append(out, delivery{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
 			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
-		}}
+		}})
 	}
 	payload, err := json.Marshal(ev.event)
 	if err != nil {
-		return buf, delivery{result: transport.Result{Outcome: transport.Permanent, Err: fmt.Errorf("encoding event: %w", err)}}
+		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Permanent, Err: fmt.Errorf("encoding event: %w", err)}})
 	}
 	if len(payload) > maxEventBytes {
-		return buf, delivery{oversize: true, result: transport.Result{
+		if a, b, ok := splitTransaction(ev); ok {
+			buf, out = e.send(ctx, a, buf, out)
+			return e.send(ctx, b, buf, out)
+		}
+		return buf, append(out, delivery{event: ev, oversize: true, result: transport.Result{
 			Outcome: transport.Permanent,
 			Err:     fmt.Errorf("event of %d bytes exceeds Sentry's %d byte limit", len(payload), maxEventBytes),
-		}}
+		}})
 	}
 	itemType := envelope.TypeTransaction
 	if ev.category == ratelimit.CategoryError {
 		itemType = envelope.TypeEvent
 	}
-	buf = envelope.Append(buf, envelope.Header{
+	buf = envelope.Append(buf[:0], envelope.Header{
 		EventID:    string(ev.event.EventID),
 		SentAt:     time.Now(),
 		SDKName:    sdkName,
@@ -183,11 +194,18 @@ func (e *sentryExporter) send(ctx context.Context, ev *sentryEvent, buf []byte) 
 		e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
 		e.telemetry.SentryExporterBytesSent.Add(ctx, int64(res.BytesSent))
 	}
-	return buf, delivery{result: res}
+	if res.StatusCode == http.StatusRequestEntityTooLarge {
+		if a, b, ok := splitTransaction(ev); ok {
+			buf, out = e.send(ctx, a, buf, out)
+			return e.send(ctx, b, buf, out)
+		}
+		return buf, append(out, delivery{event: ev, oversize: true, result: res})
+	}
+	return buf, append(out, delivery{event: ev, result: res})
 }
 
 // settle counts what was delivered and dropped and decides what exporterhelper retries.
-func (e *sentryExporter) settle(td ptrace.Traces, events []sentryEvent, deliveries []delivery) error {
+func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []delivery) error {
 	ctx := context.Background()
 	var (
 		retry       map[spanPosition]string
@@ -197,9 +215,9 @@ func (e *sentryExporter) settle(td ptrace.Traces, events []sentryEvent, deliveri
 		dropped     int
 		droppedErrs []error
 	)
-	for i := range events {
-		ev := &events[i]
+	for i := range deliveries {
 		d := &deliveries[i]
+		ev := &d.event
 		category := attribute.String("category", string(ev.category))
 		switch d.result.Outcome {
 		case transport.Accepted:
@@ -239,7 +257,7 @@ func (e *sentryExporter) settle(td ptrace.Traces, events []sentryEvent, deliveri
 		}
 	}
 	if dropped > 0 {
-		dropErr := fmt.Errorf("%d of %d Sentry events dropped, not retryable: %w", dropped, len(events), errors.Join(droppedErrs...))
+		dropErr := fmt.Errorf("%d of %d Sentry events dropped, not retryable: %w", dropped, events, errors.Join(droppedErrs...))
 		if retry == nil {
 			return consumererror.NewPermanent(dropErr)
 		}
@@ -249,7 +267,7 @@ func (e *sentryExporter) settle(td ptrace.Traces, events []sentryEvent, deliveri
 	if retry == nil {
 		return nil
 	}
-	err := fmt.Errorf("%d of %d Sentry events not delivered yet, retrying: %w", retryCount, len(events), retryErr)
+	err := fmt.Errorf("%d of %d Sentry events not delivered yet, retrying: %w", retryCount, events, retryErr)
 	if !retryAt.IsZero() {
 		err = exporterhelper.NewThrottleRetry(err, time.Until(retryAt))
 	}

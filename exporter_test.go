@@ -99,8 +99,14 @@ func hexID(s string, n int) string { return hex.EncodeToString(mustHex(s, n)) }
 // outcome of each batch.
 func startExporter(t *testing.T, srv *sentrytest.Server, extra map[string]any) (exporter.Traces, *componenttest.Telemetry) {
 	t.Helper()
+	return startExporterDSN(t, srv.DSN(), extra)
+}
+
+// startExporterDSN is startExporter for any DSN.
+func startExporterDSN(t *testing.T, dsn string, extra map[string]any) (exporter.Traces, *componenttest.Telemetry) {
+	t.Helper()
 	values := map[string]any{
-		"dsn":           srv.DSN(),
+		"dsn":           dsn,
 		"environment":   "fallback-env",
 		"sending_queue": map[string]any{"enabled": false},
 		"retry_on_failure": map[string]any{

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	"strconv"
+	"strings"
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -510,7 +511,8 @@ func buildErrorEvent(entries []spanEntry, resources []resourceInfo, i int, attrs
 	mechanism := &sentry.Mechanism{Type: "opentelemetry"}
 	if v, ok := attrs.Get(attrExceptionEscaped); ok {
 		// An exception that escaped the span's scope was not handled there.
-		escaped := v.Bool() || v.Str() == "true"
+		// Python's SDK writes the string "True"; others a boolean.
+		escaped := v.Bool() || strings.EqualFold(v.Str(), "true")
 		mechanism.Handled = sentry.Pointer(!escaped)
 	}
 	reported.Mechanism = mechanism
@@ -555,4 +557,46 @@ func buildErrorEvent(entries []spanEntry, resources []resourceInfo, i int, attrs
 		sampling: samplingContext(traceID, res, headDesc, opts),
 		spans:    []spanPosition{e.pos},
 	}
+}
+
+// splitTransaction cuts a transaction with child spans into two: the first keeps the root and the
+// first half of the children, the second is rooted at the first span of the other half. Both keep
+// the name, trace and parent links, so Sentry's trace view shows the same tree. It reports false
+// for a transaction without children, which cannot be split.
+func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
+	spans := ev.event.Spans
+	if ev.category != ratelimit.CategoryTransaction || len(spans) == 0 {
+		return ev, ev, false
+	}
+	half := len(spans) / 2
+	first := ev
+	firstEvent := *ev.event
+	firstEvent.Spans = spans[:half]
+	first.event = &firstEvent
+	first.spans = ev.spans[:1+half]
+
+	root := spans[half]
+	trace := sentry.TraceContext{
+		TraceID:      root.TraceID,
+		SpanID:       root.SpanID,
+		ParentSpanID: root.ParentSpanID,
+		Op:           root.Op,
+		Description:  root.Description,
+		Status:       root.Status,
+		Data:         root.Data,
+	}
+	second := ev
+	secondEvent := *ev.event
+	secondEvent.EventID = eventID(root.TraceID[:], root.SpanID[:], 0)
+	secondEvent.StartTime = root.StartTime
+	secondEvent.Timestamp = root.EndTime
+	secondEvent.Spans = spans[half+1:]
+	secondEvent.Contexts = make(map[string]sentry.Context, len(ev.event.Contexts))
+	for k, v := range ev.event.Contexts {
+		secondEvent.Contexts[k] = v
+	}
+	secondEvent.Contexts["trace"] = trace.Map()
+	second.event = &secondEvent
+	second.spans = ev.spans[1+half:]
+	return first, second, true
 }

@@ -33,23 +33,23 @@ const (
 	attrHTTPStatusCode         = "http.status_code" // legacy
 
 	// Databases.
-	attrDBSystemName         = "db.system.name"
-	attrDBSystem             = "db.system" // legacy
-	attrDBQueryText          = "db.query.text"
-	attrDBStatement          = "db.statement" // legacy
-	attrDBQuerySummary       = "db.query.summary"
-	attrDBOperationName      = "db.operation.name"
-	attrDBOperation          = "db.operation" // legacy
-	attrDBCollectionName     = "db.collection.name"
-	attrDBSQLTable           = "db.sql.table"           // legacy
-	attrDBMongoDBCollection  = "db.mongodb.collection"  // legacy
-	attrDBCassandraTable     = "db.cassandra.table"     // legacy
-	attrDBCosmosDBContainer  = "db.cosmosdb.container"  // legacy
+	attrDBSystemName        = "db.system.name"
+	attrDBSystem            = "db.system" // legacy
+	attrDBQueryText         = "db.query.text"
+	attrDBStatement         = "db.statement" // legacy
+	attrDBQuerySummary      = "db.query.summary"
+	attrDBOperationName     = "db.operation.name"
+	attrDBOperation         = "db.operation" // legacy
+	attrDBCollectionName    = "db.collection.name"
+	attrDBSQLTable          = "db.sql.table"          // legacy
+	attrDBMongoDBCollection = "db.mongodb.collection" // legacy
+	attrDBCassandraTable    = "db.cassandra.table"    // legacy
+	attrDBCosmosDBContainer = "db.cosmosdb.container" // legacy
 
 	// RPC.
 	attrRPCSystemName     = "rpc.system.name"
 	attrRPCSystem         = "rpc.system" // legacy
-	attrRPCMethod         = "rpc.method"  // fully qualified "service/method" in current semconv, bare method in legacy
+	attrRPCMethod         = "rpc.method" // fully qualified "service/method" in current semconv, bare method in legacy
 	attrRPCMethodOriginal = "rpc.method_original"
 	attrRPCService        = "rpc.service" // legacy
 	attrRPCResponseStatus = "rpc.response.status_code"

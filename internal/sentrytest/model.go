@@ -14,6 +14,10 @@ type Timestamp float64
 
 // UnmarshalJSON accepts a JSON number (seconds) or an RFC 3339 string, as Relay does.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*t = 0 // absent; ValidateTransaction is what rejects a missing required timestamp
+		return nil
+	}
 	v, err := parseTimestamp(b)
 	if err != nil {
 		return err
@@ -247,9 +251,30 @@ type Exception struct {
 	Stacktrace *Stacktrace `json:"stacktrace,omitempty"`
 }
 
-// ExceptionList is the `exception` interface: {"values": [...]}.
+// ExceptionList is the `exception` interface: {"values": [...]}. Relay also accepts a bare array, which
+// is what sentry-go sends, so both decode.
 type ExceptionList struct {
 	Values []Exception `json:"values"`
+}
+
+// UnmarshalJSON accepts {"values": [...]} and [...].
+func (l *ExceptionList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		l.Values = nil
+		if err := json.Unmarshal(b, &l.Values); err != nil {
+			return fmt.Errorf("exception: %w", err)
+		}
+		return nil
+	}
+	var obj struct {
+		Values []Exception `json:"values"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("exception: %w", err)
+	}
+	l.Values = obj.Values
+	return nil
 }
 
 // LogEntry is the structured `logentry` message interface.
@@ -400,8 +425,10 @@ type Batch struct {
 	Discarded       []Discarded
 }
 
+// seconds converts a difference of float timestamps to a duration rounded to microseconds: float64
+// epoch seconds carry about 0.2 µs of precision today, and Sentry stores microseconds.
 func seconds(f Timestamp) time.Duration {
-	return time.Duration(math.Round(float64(f) * 1e9))
+	return time.Duration(math.Round(float64(f)*1e6)) * time.Microsecond
 }
 
 func truncate(b []byte, n int) string {

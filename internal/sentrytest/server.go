@@ -278,6 +278,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			timer.Stop()
 			s.addRejection(Rejection{Seq: seq, Reason: "request ended during injected delay"})
+			// Returning without a response would make net/http send an empty 200: drop the connection.
+			dropConnection(w)
 			return
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors of ValidateTransaction, so tests can tell which Relay rule a transaction broke.
@@ -27,16 +28,24 @@ var (
 	ErrInvalidSpanID = errors.New("span_id must be 16 lowercase hex characters, not all zero")
 	// ErrInvalidSpans means `spans` is not an array of objects.
 	ErrInvalidSpans = errors.New("spans must be an array of objects")
+	// ErrFieldNameCase means a key differs from a Sentry field name only in case ("Spans"): Relay ignores
+	// it while Go's encoding/json would decode it, so the fake refuses to hide the mistake.
+	ErrFieldNameCase = errors.New("field name differs from Sentry's only in case")
 )
 
 // ValidateTransaction applies the rules Relay enforces on a transaction payload after it has answered 200
 // (a transaction breaking any of them is dropped silently by Sentry): a JSON object with type
 // "transaction", start_timestamp <= timestamp (float seconds or RFC 3339), contexts.trace with a valid
 // trace_id and span_id, and every span with valid trace_id and span_id and start <= end. One bad span
-// invalidates the whole transaction. The returned error wraps one of the Err* sentinels.
+// invalidates the whole transaction. Two checks go beyond Relay because Relay would silently lose data
+// instead: a malformed parent_span_id (Relay drops the field, breaking the span tree) and a field name
+// in the wrong case (Relay ignores it). The returned error wraps one of the Err* sentinels.
 func ValidateTransaction(raw []byte) error {
 	obj, err := decodeObject(raw)
 	if err != nil {
+		return err
+	}
+	if err := checkFieldCase(obj, "transaction"); err != nil {
 		return err
 	}
 	var typ string
@@ -62,6 +71,9 @@ func ValidateTransaction(raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("contexts.trace: %w", err)
 	}
+	if err := checkFieldCase(trace, "contexts.trace"); err != nil {
+		return err
+	}
 	if err := checkIDs(trace, "contexts.trace"); err != nil {
 		return err
 	}
@@ -79,6 +91,9 @@ func ValidateTransaction(raw []byte) error {
 			return fmt.Errorf("spans[%d]: %w", i, ErrInvalidSpans)
 		}
 		where := fmt.Sprintf("spans[%d]", i)
+		if err := checkFieldCase(span, where); err != nil {
+			return err
+		}
 		if err := checkIDs(span, where); err != nil {
 			return err
 		}
@@ -173,4 +188,26 @@ func isHexID(s string, n int) bool {
 		}
 	}
 	return nonZero
+}
+
+// checkFieldCase rejects keys that equal a Sentry transaction, trace context or span field name only
+// when compared case-insensitively.
+func checkFieldCase(obj map[string]json.RawMessage, where string) error {
+	for k := range obj {
+		lower := strings.ToLower(k)
+		if lower != k && isSentryFieldName(lower) {
+			return fmt.Errorf("%s key %q (Sentry's is %q): %w", where, k, lower, ErrFieldNameCase)
+		}
+	}
+	return nil
+}
+
+func isSentryFieldName(name string) bool {
+	switch name {
+	case "type", "event_id", "transaction", "transaction_info", "start_timestamp", "timestamp", "platform",
+		"environment", "release", "dist", "server_name", "tags", "contexts", "spans", "measurements", "sdk",
+		"extra", "span_id", "parent_span_id", "trace_id", "op", "description", "status", "data", "origin":
+		return true
+	}
+	return false
 }

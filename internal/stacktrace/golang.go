@@ -48,7 +48,7 @@ func parseGo(lines []string) []parsedException {
 				inHeader = true
 			case inHeader && len(panics) > 0 && !strings.HasPrefix(t, "[signal "):
 				p := &panics[len(panics)-1]
-				p.value = appendLine(p.value, t)
+				p.addLine(t)
 			}
 			continue
 		}

@@ -114,3 +114,9 @@ func runCases(t *testing.T, cases []parseCase) {
 		})
 	}
 }
+
+func frameFor(module, pkg, filename string, lineno int) sentry.Frame {
+	f := sentry.Frame{Module: module, Package: pkg, Lineno: lineno}
+	setPath(&f, filename)
+	return f
+}

@@ -20,7 +20,8 @@ import (
 //     the brief "no dot in the first element" rule is narrowed to the real list so that dot-less local
 //     modules such as "myservice/internal/x" stay in-app), frames in /pkg/mod/ or vendor/, and
 //     module-less runtime frames (panic) under a GOROOT path.
-//   - Node.js/JavaScript: node_modules, node: and internal/ (Node's own modules), <anonymous>, native.
+//   - Node.js/JavaScript: node_modules, node: and internal/ (Node's own modules), and frames without a
+//     line number ("native", "<anonymous>", "index 0": engine built-ins).
 //   - .NET: module starting with System., Microsoft., Newtonsoft., Grpc. or equal to System.
 //   - Ruby: /gems/, /lib/ruby/ (the standard library), <internal:.
 //   - PHP: /vendor/, and calls without a file ([internal function]).
@@ -50,8 +51,7 @@ func isInApp(format string, f *sentry.Frame) bool {
 		return !isGoStdlib(f.Module)
 	case FormatNodeJS:
 		return !(containsAny(path, "node_modules") || strings.HasPrefix(path, "node:") ||
-			strings.HasPrefix(path, "internal/") || path == "<anonymous>" || path == "native" ||
-			path == "" && f.Lineno == 0)
+			strings.HasPrefix(path, "internal/") || f.Lineno == 0)
 	case FormatDotNet:
 		return !(f.Module == "System" || hasAnyPrefix(f.Module, []string{"System.", "Microsoft.", "Newtonsoft.", "Grpc."}))
 	case FormatRuby:

@@ -94,7 +94,7 @@ func parseJava(lines []string) []parsedException {
 		case current() != nil && current().header:
 			// A multi-line message: keep the line as printed, minus the line terminator.
 			e := current()
-			e.value = appendLine(e.value, strings.TrimRight(line, " \t"))
+			e.addLine(strings.TrimRight(line, " \t"))
 		}
 		// Anything else (a "[CIRCULAR REFERENCE: ...]" line, a logger's trailer) carries no frame.
 	}

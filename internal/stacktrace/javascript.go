@@ -102,10 +102,15 @@ func nodeHeader(header []string) (typ, value string) {
 		first = first[1 : len(first)-1]
 	}
 	typ, value = splitTypeValue(first, isJSErrorName)
+	var b strings.Builder
+	b.WriteString(value)
 	for _, l := range header[start+1:] {
-		value = appendLine(value, strings.TrimRight(l, " \t"))
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(strings.TrimRight(l, " \t"))
 	}
-	value = strings.TrimRight(value, "\n")
+	value = strings.TrimRight(b.String(), "\n")
 	if i := strings.Index(typ, " ["); i > 0 {
 		typ = typ[:i]
 	}
@@ -146,6 +151,11 @@ func parseNodeFrame(t string) (sentry.Frame, bool) {
 				if i, j := strings.LastIndex(loc, "("), strings.LastIndex(loc, ")"); i >= 0 && j > i {
 					loc = loc[i+1 : j]
 				}
+			}
+			// V8 prints a position or one of its placeholders; anything else is prose ("at least one
+			// (reason)") in a message.
+			if !hasLineCol(loc) && loc != "<anonymous>" && loc != "native" && !strings.HasPrefix(loc, "index ") {
+				return f, false
 			}
 		} else {
 			loc = rest

@@ -53,9 +53,6 @@ func parsePHP(lines []string) []parsedException {
 		}
 		e.typ, e.value = splitTypeValue(text, isPHPClassName)
 		e.frames = phpFrames(site, calls)
-		if len(chain) > 0 {
-			e.source = "previous"
-		}
 		chain = append(chain, e)
 		header, calls, inTrace = nil, nil, false
 	}
@@ -86,7 +83,12 @@ func parsePHP(lines []string) []parsedException {
 	if len(chain) == 0 {
 		return nil
 	}
-	return reverseChain(chain)
+	out := reverseChain(chain)
+	for i := 1; i < len(out); i++ {
+		// Each one is the getPrevious() of the exception printed after it.
+		out[i].source = "previous"
+	}
+	return out
 }
 
 func parsePHPCall(m []string) phpCall {

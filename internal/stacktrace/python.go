@@ -38,6 +38,7 @@ func parsePython(lines []string) []parsedException {
 
 	for _, line := range lines {
 		t := strings.TrimSpace(line)
+		indented := line != "" && (line[0] == ' ' || line[0] == '\t')
 		switch {
 		case t == "":
 			inMessage = false
@@ -53,7 +54,7 @@ func parsePython(lines []string) []parsedException {
 		case strings.HasPrefix(t, "Traceback (most recent call last):"):
 			inMessage = false
 			cur = begin()
-		case strings.HasPrefix(t, "File \"") && line != t:
+		case strings.HasPrefix(t, "File \"") && indented:
 			m := pythonFrameLine.FindStringSubmatch(line)
 			if m == nil {
 				continue
@@ -65,7 +66,7 @@ func parsePython(lines []string) []parsedException {
 			f := sentry.Frame{Function: m[3], Lineno: atoiBounded(m[2])}
 			setPath(&f, m[1])
 			cur.frames = append(cur.frames, f)
-		case line != t && !inMessage:
+		case indented && !inMessage:
 			// An indented line under a frame: its source line, a caret line, or a "[Previous line
 			// repeated N more times]" note.
 			if cur == nil || len(cur.frames) == 0 || isPythonCaretLine(t) || strings.HasPrefix(t, "[Previous line repeated") {
@@ -76,7 +77,7 @@ func parsePython(lines []string) []parsedException {
 				last.ContextLine = t
 			}
 		case inMessage && cur != nil:
-			cur.value = appendLine(cur.value, line)
+			cur.addLine(line)
 		default:
 			// The exception line "module.Type: message" (or a bare "Type").
 			if cur == nil || cur.typ != "" || cur.value != "" {

@@ -33,7 +33,7 @@ func parseRuby(lines []string) []parsedException {
 			// Not a location (or "file:12 junk"): a continuation line of a multi-line message.
 			if messageOpen && len(excs) > 0 {
 				e := &excs[len(excs)-1]
-				e.value = appendLine(e.value, strings.TrimRight(line, " \t"))
+				e.addLine(strings.TrimRight(line, " \t"))
 			}
 			continue
 		}

@@ -64,6 +64,7 @@ type Result struct {
 type parsedException struct {
 	typ    string
 	value  string
+	more   []string // continuation lines of a multi-line value, see addLine
 	module string
 	// frames are oldest call first (Sentry order) once the parser returns.
 	frames []sentry.Frame
@@ -221,14 +222,14 @@ func buildResult(format string, parsed []parsedException, excType, message strin
 		parsed[0].typ = excType
 	}
 	if message != "" {
-		parsed[0].value = message
+		parsed[0].value, parsed[0].more = message, nil
 	}
 
 	chained := len(parsed) > 1
 	exceptions := make([]sentry.Exception, len(parsed))
 	for i := range parsed {
 		p := &parsed[i]
-		exc := sentry.Exception{Type: p.typ, Value: p.value, Module: p.module}
+		exc := sentry.Exception{Type: p.typ, Value: p.fullValue(), Module: p.module}
 		if exc.Type == "" && exc.Value == "" {
 			exc.Type = fallbackType
 		}
@@ -340,12 +341,22 @@ func splitTypeValue(header string, isTypeName func(string) bool) (typ, value str
 	return "", header
 }
 
-// appendLine appends a continuation line of a multi-line message.
-func appendLine(value, line string) string {
-	if value == "" {
-		return line
+// addLine records a continuation line of a multi-line message. Lines are joined once at the end
+// (fullValue) so that a message of many lines costs linear, not quadratic, time.
+func (p *parsedException) addLine(line string) {
+	p.more = append(p.more, line)
+}
+
+// fullValue is the message with its continuation lines.
+func (p *parsedException) fullValue() string {
+	if len(p.more) == 0 {
+		return p.value
 	}
-	return value + "\n" + line
+	rest := strings.Join(p.more, "\n")
+	if p.value == "" {
+		return rest
+	}
+	return p.value + "\n" + rest
 }
 
 // atoiBounded parses a run of ASCII digits, capping at a large value instead of overflowing, so that

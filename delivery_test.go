@@ -1,0 +1,162 @@
+package sentryexporter
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/otelsentry/sentryexporter/internal/metadatatest"
+	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/workload"
+)
+
+// deliveryWorkload is big enough to cross many batches and exercise every fault several hundred
+// times, and small enough for CI. The closing note's 100k-span figures come from the same test with
+// SENTRYEXPORTER_SPANS raised (see README, "Measuring delivery").
+func deliveryWorkload(t *testing.T, traces int) ([]ptrace.Traces, workload.Summary) {
+	t.Helper()
+	if testing.Short() {
+		traces = min(traces, 40)
+	}
+	return workload.Generate(workload.Config{Seed: 7, Traces: traces, BatchSize: 512})
+}
+
+// runDelivery pushes the workload through the exporter (queue on, several consumers, fast retries)
+// into srv and waits until Sentry holds every span or the deadline passes. It returns the spans
+// Sentry accepted, by id.
+func runDelivery(t *testing.T, srv *sentrytest.Server, batches []ptrace.Traces, want int, extra map[string]any) map[string]int {
+	t.Helper()
+	values := map[string]any{
+		"sending_queue": map[string]any{"enabled": true, "num_consumers": 4, "queue_size": 10000, "sizer": "requests"},
+		"retry_on_failure": map[string]any{
+			"initial_interval": "5ms", "max_interval": "100ms", "max_elapsed_time": "2m",
+		},
+		// Generous timeouts: a timeout while Sentry is already storing an envelope is the one way
+		// to send it twice (Sentry then drops the copy by its event id), and a loaded CI machine must
+		// not make this test about that.
+		"timeout": "2m",
+		"http":    map[string]any{"compression": "gzip", "timeout": "60s"},
+	}
+	for k, v := range extra {
+		values[k] = v
+	}
+	exp, _ := startExporter(t, srv, values)
+	for _, b := range batches {
+		require.NoError(t, exp.ConsumeTraces(context.Background(), b))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	require.NoError(t, srv.WaitForSpans(ctx, want), "Sentry got %d of %d spans", srv.SpanCount(), want)
+	return srv.SpanIDs()
+}
+
+func assertExactlyOnce(t *testing.T, summary workload.Summary, got map[string]int) {
+	t.Helper()
+	missing, dup := 0, 0
+	for _, id := range summary.SpanIDs {
+		switch n := got[id.String()]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	assert.Zero(t, missing, "spans never delivered")
+	assert.Zero(t, dup, "spans delivered more than once")
+	assert.Equal(t, len(summary.SpanIDs), len(got), "no span Sentry got was invented")
+}
+
+func TestDeliveryUnderFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		traces int
+		fault  sentrytest.FaultFunc
+	}{
+		{"healthy", 150, nil},
+		{"20 percent 503", 150, sentrytest.Percent(20, 1, sentrytest.Status(http.StatusServiceUnavailable))},
+		// Sentry's rule (nothing of a limited category before its deadline) caps this case at a few
+		// requests per second, so it runs on fewer traces.
+		{"every 5th request 429 for transactions", 20, sentrytest.EveryNth(5, sentrytest.RateLimited(1, "transaction"))},
+		{"5ms latency", 150, sentrytest.Latency(5 * time.Millisecond)},
+		{"connection reset mid-body", 150, sentrytest.EveryNth(7, sentrytest.ResetConnection())},
+		{"413 over 20 KiB", 150, sentrytest.TooLarge(20 << 10)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			batches, summary := deliveryWorkload(t, tc.traces)
+			srv := sentrytest.NewTest(t, sentrytest.WithFaults(tc.fault))
+			got := runDelivery(t, srv, batches, summary.Spans, nil)
+			assertExactlyOnce(t, summary, got)
+			assert.Empty(t, srv.Discarded(), "every transaction passes Relay's validation")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, srv.WaitForErrors(ctx, summary.Exceptions))
+			assert.Len(t, srv.Errors(), summary.Exceptions, "every exception became exactly one error event")
+		})
+	}
+}
+
+func TestDeliveryDropsOnlyTheRejectedEnvelopeAndCountsIt(t *testing.T) {
+	t.Parallel()
+	batches, summary := deliveryWorkload(t, 30)
+	// Sentry refuses every error event as malformed; the transactions of the same batches must all
+	// arrive, and nothing is retried in a loop.
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.RejectMalformedItem("event")))
+	exp, tel := startExporter(t, srv, map[string]any{"sending_queue": map[string]any{"enabled": false}})
+	var permanent int
+	for _, b := range batches {
+		if err := exp.ConsumeTraces(context.Background(), b); err != nil {
+			require.True(t, consumererror.IsPermanent(err), "a 400 is not retried: %v", err)
+			assert.Contains(t, err.Error(), "fakesentry: malformed item of type event", "Sentry's reason is kept")
+			permanent++
+		}
+	}
+	require.Positive(t, summary.Exceptions)
+	assertExactlyOnce(t, summary, srv.SpanIDs())
+	assert.Empty(t, srv.Errors())
+	rejected := 0
+	for _, r := range srv.Rejections() {
+		assert.Equal(t, http.StatusBadRequest, r.Status)
+		rejected++
+	}
+	assert.Equal(t, summary.Exceptions, rejected, "each error event was sent once, never resent")
+
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "error"), attribute.String("reason", "rejected")),
+		Value:      int64(summary.Exceptions),
+	}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualSentryExporterSpansSent(t, tel, []metricdata.DataPoint[int64]{{
+		Value: int64(summary.Spans),
+	}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualSentryExporterEnvelopesSent(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "transaction")),
+		Value:      int64(len(srv.Transactions())),
+	}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestDeliveryHonoursRateLimitDeadline(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	for i := range 6 {
+		b.span("svc", "a", string(rune('1'+i))+"1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	}
+	// The first request is refused for 1 s for transactions; nothing may be sent before then.
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.FirstN(1, sentrytest.RateLimited(1, "transaction"))))
+	exp, _ := startExporter(t, srv, map[string]any{"sending_queue": map[string]any{"enabled": false}, "max_requests_in_flight": 1})
+	start := time.Now()
+	require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, time.Second, "the held transactions waited for the deadline")
+	assert.Len(t, srv.Transactions(), 6)
+	assert.Equal(t, 7, srv.Requests(), "one refused request, then each transaction once: none sent while limited")
+}
