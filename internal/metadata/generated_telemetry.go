@@ -23,15 +23,21 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	mu                            sync.Mutex
-	registrations                 []metric.Registration
-	SentryExporterBytesSent       metric.Int64Counter
-	SentryExporterEnvelopesSent   metric.Int64Counter
-	SentryExporterItemsDropped    metric.Int64Counter
-	SentryExporterRequestDuration metric.Float64Histogram
-	SentryExporterRequests        metric.Int64Counter
-	SentryExporterSpansSent       metric.Int64Counter
+	meter                                metric.Meter
+	mu                                   sync.Mutex
+	registrations                        []metric.Registration
+	SentryExporterAssemblyEarlyEmissions metric.Int64Counter
+	SentryExporterAssemblyLateSpans      metric.Int64Counter
+	SentryExporterAssemblySpansHeld      metric.Int64UpDownCounter
+	SentryExporterAssemblyTracesHeld     metric.Int64UpDownCounter
+	SentryExporterBytesSent              metric.Int64Counter
+	SentryExporterEnvelopesSent          metric.Int64Counter
+	SentryExporterItemsDropped           metric.Int64Counter
+	SentryExporterLogsSent               metric.Int64Counter
+	SentryExporterRepairs                metric.Int64Counter
+	SentryExporterRequestDuration        metric.Float64Histogram
+	SentryExporterRequests               metric.Int64Counter
+	SentryExporterSpansSent              metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -63,6 +69,30 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.SentryExporterAssemblyEarlyEmissions, err = builder.meter.Int64Counter(
+		"otelcol_sentry_exporter_assembly_early_emissions",
+		metric.WithDescription("Traces emitted before their quiet period ended because trace_assembly.max_spans was reached. [Alpha]"),
+		metric.WithUnit("{traces}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SentryExporterAssemblyLateSpans, err = builder.meter.Int64Counter(
+		"otelcol_sentry_exporter_assembly_late_spans",
+		metric.WithDescription("Spans that arrived after their trace was emitted; they become follow-up transactions. [Alpha]"),
+		metric.WithUnit("{spans}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SentryExporterAssemblySpansHeld, err = builder.meter.Int64UpDownCounter(
+		"otelcol_sentry_exporter_assembly_spans_held",
+		metric.WithDescription("Spans held by trace assembly, waiting for their trace to go quiet. [Alpha]"),
+		metric.WithUnit("{spans}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SentryExporterAssemblyTracesHeld, err = builder.meter.Int64UpDownCounter(
+		"otelcol_sentry_exporter_assembly_traces_held",
+		metric.WithDescription("Traces held by trace assembly. [Alpha]"),
+		metric.WithUnit("{traces}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.SentryExporterBytesSent, err = builder.meter.Int64Counter(
 		"otelcol_sentry_exporter_bytes_sent",
 		metric.WithDescription("Request body bytes written to Sentry, after compression. [Alpha]"),
@@ -79,6 +109,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_sentry_exporter_items_dropped",
 		metric.WithDescription("Items given up on, by category and reason; each drop is also logged with a count. [Alpha]"),
 		metric.WithUnit("{items}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SentryExporterLogsSent, err = builder.meter.Int64Counter(
+		"otelcol_sentry_exporter_logs_sent",
+		metric.WithDescription("Log records Sentry accepted. [Alpha]"),
+		metric.WithUnit("{logs}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SentryExporterRepairs, err = builder.meter.Int64Counter(
+		"otelcol_sentry_exporter_repairs",
+		metric.WithDescription("Values repaired so that Sentry accepts the event instead of discarding it, by kind. [Alpha]"),
+		metric.WithUnit("{repairs}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.SentryExporterRequestDuration, err = builder.meter.Float64Histogram(

@@ -19,12 +19,30 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.SentryExporterAssemblyEarlyEmissions.Add(context.Background(), 1)
+	tb.SentryExporterAssemblyLateSpans.Add(context.Background(), 1)
+	tb.SentryExporterAssemblySpansHeld.Add(context.Background(), 1)
+	tb.SentryExporterAssemblyTracesHeld.Add(context.Background(), 1)
 	tb.SentryExporterBytesSent.Add(context.Background(), 1)
 	tb.SentryExporterEnvelopesSent.Add(context.Background(), 1)
 	tb.SentryExporterItemsDropped.Add(context.Background(), 1)
+	tb.SentryExporterLogsSent.Add(context.Background(), 1)
+	tb.SentryExporterRepairs.Add(context.Background(), 1)
 	tb.SentryExporterRequestDuration.Record(context.Background(), 1)
 	tb.SentryExporterRequests.Add(context.Background(), 1)
 	tb.SentryExporterSpansSent.Add(context.Background(), 1)
+	AssertEqualSentryExporterAssemblyEarlyEmissions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualSentryExporterAssemblyLateSpans(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualSentryExporterAssemblySpansHeld(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualSentryExporterAssemblyTracesHeld(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualSentryExporterBytesSent(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -32,6 +50,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualSentryExporterItemsDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualSentryExporterLogsSent(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualSentryExporterRepairs(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualSentryExporterRequestDuration(t, testTel,
