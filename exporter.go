@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -23,6 +24,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
@@ -47,6 +49,11 @@ type sentryExporter struct {
 	// client and transport are built in start.
 	client    *http.Client
 	transport *transport.Transport
+
+	// repairMu guards the repair counts logged once per repairLogInterval.
+	repairMu       sync.Mutex
+	pendingRepairs sanitize.Counts
+	lastRepairLog  time.Time
 }
 
 func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
@@ -113,11 +120,43 @@ type delivery struct {
 // were rate limited go back to exporterhelper as a smaller batch holding just their spans, so a
 // retry never resends what Sentry already accepted.
 func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	events := transformTraces(td, e.opts)
+	opts := e.opts
+	opts.now = pcommon.NewTimestampFromTime(time.Now())
+	events, repairs := transformTraces(td, opts)
+	e.recordRepairs(ctx, &repairs)
 	if len(events) == 0 {
 		return nil
 	}
 	return e.settle(td, len(events), e.sendAll(ctx, events))
+}
+
+// repairLogInterval is how often repairs are logged at most: they are counted per value, logged
+// per interval, so a misbehaving SDK cannot flood the collector's log.
+const repairLogInterval = time.Minute
+
+// recordRepairs counts repairs in the metric and logs them once per interval with totals.
+func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Counts) {
+	if repairs.Total() == 0 {
+		return
+	}
+	repairs.Each(func(k sanitize.Kind, n int) {
+		e.telemetry.SentryExporterRepairs.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", k.String())))
+	})
+	e.repairMu.Lock()
+	e.pendingRepairs.Merge(repairs)
+	now := time.Now()
+	if now.Sub(e.lastRepairLog) < repairLogInterval {
+		e.repairMu.Unlock()
+		return
+	}
+	pending := e.pendingRepairs
+	e.pendingRepairs = sanitize.Counts{}
+	e.lastRepairLog = now
+	e.repairMu.Unlock()
+
+	fields := make([]zap.Field, 0, 8)
+	pending.Each(func(k sanitize.Kind, n int) { fields = append(fields, zap.Int(k.String(), n)) })
+	e.logger.Warn("Repaired span data Sentry would have rejected (counts since the last such message)", fields...)
 }
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once.

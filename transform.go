@@ -13,6 +13,7 @@ import (
 
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/semconv"
 	"github.com/otelsentry/sentryexporter/internal/stacktrace"
 )
@@ -45,6 +46,8 @@ type transformOptions struct {
 	// publicKey and orgID go into each envelope's dynamic sampling context.
 	publicKey string
 	orgID     string
+	// now stands in for a span without any timestamp.
+	now pcommon.Timestamp
 }
 
 // sentryEvent is one Sentry transaction or error event made from a batch, with what its envelope
@@ -62,14 +65,22 @@ type spanPosition struct {
 	resource, scope, span int32
 }
 
-// spanEntry is one input span with the facts grouping needs.
+// spanEntry is one input span with the facts grouping needs. Its ids and timestamps are the
+// repaired ones (see repairSpan); every later step reads them here, never from the span.
 type spanEntry struct {
 	pos      spanPosition
 	span     ptrace.Span
 	resource int
+	traceID  pcommon.TraceID
+	spanID   pcommon.SpanID
+	parentID pcommon.SpanID
+	start    pcommon.Timestamp
+	end      pcommon.Timestamp
 	// head is the index of the entry whose transaction this span belongs to; -1 until known.
 	head   int
 	parent int // index of the parent entry in the batch, or -1
+	// cycle marks a head whose parent chain loops back to itself: its parent link is dropped.
+	cycle  bool
 	resend string
 }
 
@@ -90,25 +101,39 @@ func keyOf(traceID pcommon.TraceID, spanID pcommon.SpanID) spanKey {
 // remote, it is a SERVER or CONSUMER span, its parent belongs to another service, or its parent is
 // not in the batch. Every other span joins the transaction of its nearest ancestor that starts one,
 // so a subtree whose root arrived in another batch still becomes one transaction, never one per span.
-func transformTraces(td ptrace.Traces, opts transformOptions) []sentryEvent {
-	resources := newResourceInfos(td, opts.environment)
-	entries, index := collectSpans(td)
-	assignHeads(entries, index, resources)
+//
+// Spans Sentry would reject are repaired rather than dropped (see repairSpan); the returned counts
+// say how many values of each kind were repaired.
+func transformTraces(td ptrace.Traces, opts transformOptions) ([]sentryEvent, sanitize.Counts) {
+	b := &batchTransform{opts: opts}
+	b.resources = newResourceInfos(td, opts.environment, &b.repairs)
+	b.collectSpans(td)
+	b.assignHeads()
 
 	var out []sentryEvent
 	if opts.sendTransactions {
-		out = appendTransactions(out, entries, resources, opts)
+		out = b.appendTransactions(out)
 	}
 	if opts.exceptionsAsErrors {
-		out = appendErrorEvents(out, entries, resources, td, opts)
+		out = b.appendErrorEvents(out, td)
 	}
-	return out
+	return out, b.repairs
 }
 
-// collectSpans flattens the batch and indexes it by (trace id, span id).
-func collectSpans(td ptrace.Traces) ([]spanEntry, map[spanKey]int) {
-	entries := make([]spanEntry, 0, td.SpanCount())
-	index := make(map[spanKey]int, td.SpanCount())
+// batchTransform is the working state of one transformTraces call.
+type batchTransform struct {
+	opts      transformOptions
+	resources []resourceInfo
+	entries   []spanEntry
+	index     map[spanKey]int
+	repairs   sanitize.Counts
+}
+
+// collectSpans flattens the batch, repairs ids and timestamps, and indexes spans by (trace id,
+// span id).
+func (b *batchTransform) collectSpans(td ptrace.Traces) {
+	b.entries = make([]spanEntry, 0, td.SpanCount())
+	b.index = make(map[spanKey]int, td.SpanCount())
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
 		sss := rss.At(ri).ScopeSpans()
@@ -120,32 +145,98 @@ func collectSpans(td ptrace.Traces) ([]spanEntry, map[spanKey]int) {
 					pos:      spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)},
 					span:     span,
 					resource: ri,
+					traceID:  span.TraceID(),
+					spanID:   span.SpanID(),
+					parentID: span.ParentSpanID(),
+					start:    span.StartTimestamp(),
+					end:      span.EndTimestamp(),
 					head:     -1,
 					parent:   -1,
 				}
 				if v, ok := span.Attributes().Get(resendAttribute); ok {
 					e.resend = v.Str()
 				}
-				k := keyOf(span.TraceID(), span.SpanID())
-				if _, dup := index[k]; !dup {
-					index[k] = len(entries)
-				}
-				entries = append(entries, e)
+				b.repairSpan(&e)
+				b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
+				b.entries = append(b.entries, e)
 			}
 		}
 	}
-	return entries, index
+}
+
+// repairSpan makes e acceptable to Sentry, which discards a whole transaction for one span with a
+// zero id or an end before its start. Derived ids are stable for the same input, so a retried batch
+// gets the same ones.
+func (b *batchTransform) repairSpan(e *spanEntry) {
+	if e.traceID.IsEmpty() {
+		// Spans of one service without a trace id share one derived trace, so their parent links
+		// still group them.
+		e.traceID = derivedTraceID(b.resources[e.resource].serviceName)
+		b.repairs.Add(sanitize.InvalidID)
+	}
+	if e.spanID.IsEmpty() {
+		e.spanID = derivedSpanID(e.traceID, e.span.Name(), uint64(e.start), uint64(len(b.entries)))
+		b.repairs.Add(sanitize.InvalidID)
+	}
+	if _, dup := b.index[keyOf(e.traceID, e.spanID)]; dup {
+		// The first span keeps the id (and its children); this one gets its own.
+		e.spanID = derivedSpanID(e.traceID, string(e.spanID[:]), uint64(e.start), uint64(len(b.entries)))
+		b.repairs.Add(sanitize.DuplicateSpanID)
+	}
+	if e.parentID == e.spanID {
+		e.parentID = pcommon.SpanID{}
+		b.repairs.Add(sanitize.ParentCycle)
+	}
+	switch {
+	case e.start == 0 && e.end == 0:
+		e.start, e.end = b.opts.now, b.opts.now
+		b.repairs.Add(sanitize.TimestampOutOfRange)
+	case e.start == 0:
+		e.start = e.end
+		b.repairs.Add(sanitize.TimestampOutOfRange)
+	case e.end == 0:
+		e.end = e.start
+		b.repairs.Add(sanitize.TimestampOutOfRange)
+	case e.end < e.start:
+		e.end = e.start
+		b.repairs.Add(sanitize.EndBeforeStart)
+	}
+}
+
+// derivedTraceID stands in for a missing trace id.
+func derivedTraceID(service string) pcommon.TraceID {
+	h := fnv.New128a()
+	_, _ = h.Write([]byte("sentryexporter.derived-trace\x00"))
+	_, _ = h.Write([]byte(service))
+	var id pcommon.TraceID
+	h.Sum(id[:0])
+	return id
+}
+
+// derivedSpanID stands in for a missing or duplicate span id; it is never all zeros.
+func derivedSpanID(traceID pcommon.TraceID, salt string, start, position uint64) pcommon.SpanID {
+	h := fnv.New64a()
+	_, _ = h.Write(traceID[:])
+	_, _ = h.Write([]byte(salt))
+	var buf [16]byte
+	binary.BigEndian.PutUint64(buf[:8], start)
+	binary.BigEndian.PutUint64(buf[8:], position)
+	_, _ = h.Write(buf[:])
+	sum := h.Sum64() | 1
+	var id pcommon.SpanID
+	binary.BigEndian.PutUint64(id[:], sum)
+	return id
 }
 
 // assignHeads finds, for every span, the span that heads its transaction.
-func assignHeads(entries []spanEntry, index map[spanKey]int, resources []resourceInfo) {
+func (b *batchTransform) assignHeads() {
+	entries := b.entries
 	for i := range entries {
 		e := &entries[i]
-		parentID := e.span.ParentSpanID()
-		if parentID.IsEmpty() {
+		if e.parentID.IsEmpty() {
 			continue
 		}
-		if p, ok := index[keyOf(e.span.TraceID(), parentID)]; ok && p != i {
+		if p, ok := b.index[keyOf(e.traceID, e.parentID)]; ok && p != i {
 			e.parent = p
 		}
 	}
@@ -155,12 +246,14 @@ func assignHeads(entries []spanEntry, index map[spanKey]int, resources []resourc
 		// every span on the way that head. A parent cycle ends the walk at the span that closes it.
 		path = path[:0]
 		cur := i
-		for entries[cur].head < 0 && !startsTransaction(entries, cur, resources) {
+		for entries[cur].head < 0 && !b.startsTransaction(cur) {
 			entries[cur].head = -2 // on the current path
 			path = append(path, cur)
 			next := entries[cur].parent
 			if entries[next].head == -2 {
 				cur = next // the span where the cycle closes heads it
+				entries[cur].cycle = true
+				b.repairs.Add(sanitize.ParentCycle)
 				break
 			}
 			cur = next
@@ -177,8 +270,8 @@ func assignHeads(entries []spanEntry, index map[spanKey]int, resources []resourc
 }
 
 // startsTransaction reports whether entry i heads its own transaction.
-func startsTransaction(entries []spanEntry, i int, resources []resourceInfo) bool {
-	e := &entries[i]
+func (b *batchTransform) startsTransaction(i int) bool {
+	e := &b.entries[i]
 	if e.parent < 0 {
 		return true // no parent, or a parent outside the batch
 	}
@@ -191,11 +284,12 @@ func startsTransaction(entries []spanEntry, i int, resources []resourceInfo) boo
 		return true
 	}
 	// SDKs that predate the is-remote flag still mark a service boundary by a change of service.
-	return resources[entries[e.parent].resource].serviceName != resources[e.resource].serviceName
+	return b.resources[b.entries[e.parent].resource].serviceName != b.resources[e.resource].serviceName
 }
 
 // appendTransactions builds one transaction per head, in the order heads appear in the batch.
-func appendTransactions(out []sentryEvent, entries []spanEntry, resources []resourceInfo, opts transformOptions) []sentryEvent {
+func (b *batchTransform) appendTransactions(out []sentryEvent) []sentryEvent {
+	entries := b.entries
 	members := make(map[int][]int)
 	var heads []int
 	for i := range entries {
@@ -210,122 +304,198 @@ func appendTransactions(out []sentryEvent, entries []spanEntry, resources []reso
 		members[h] = append(members[h], i)
 	}
 	for _, segment := range heads {
-		head := entries[segment].span
-		name := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+		name := b.transactionName(segment)
 		h, group := segment, members[segment]
 		for len(group) >= maxSpansPerTransaction {
 			// The first part keeps the head; later parts are headed by their first span, so the
 			// parent chain stays intact across the linked transactions, and all keep the name.
-			out = append(out, buildTransaction(entries, resources, h, group[:maxSpansPerTransaction-1], name, opts))
+			out = append(out, b.buildTransaction(h, group[:maxSpansPerTransaction-1], name))
 			group = group[maxSpansPerTransaction-1:]
 			h, group = group[0], group[1:]
 		}
-		out = append(out, buildTransaction(entries, resources, h, group, name, opts))
+		out = append(out, b.buildTransaction(h, group, name))
 	}
 	return out
 }
 
+// maxTransactionName is Sentry's limit on a transaction name.
+const maxTransactionName = 200
+
+// transactionName is how Sentry names the transaction headed by entry h; a span without any name
+// gets Sentry's own placeholder rather than an empty name.
+func (b *batchTransform) transactionName(h int) semconv.Span {
+	head := b.entries[h].span
+	name := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+	if name.Name == "" {
+		name.Name = "<unlabeled transaction>"
+		name.Source = sentry.SourceCustom
+		b.repairs.Add(sanitize.EmptyName)
+	}
+	name.Name = sanitize.String(name.Name, maxTransactionName, &b.repairs)
+	return name
+}
+
 // buildTransaction makes the transaction rooted at entry h with the given member spans, named after
 // its segment.
-func buildTransaction(entries []spanEntry, resources []resourceInfo, h int, group []int, name semconv.Span, opts transformOptions) sentryEvent {
-	head := entries[h].span
-	res := &resources[entries[h].resource]
-	desc := name
-	if h != entries[h].head {
-		desc = semconv.Describe(head.Name(), head.Kind(), head.Attributes())
-	}
-	status := semconv.Status(head.Status().Code(), head.Attributes())
-
-	traceID := head.TraceID()
-	spanID := head.SpanID()
+func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span) sentryEvent {
+	e := &b.entries[h]
+	res := &b.resources[e.resource]
+	root := b.buildSpan(e)
 	trace := sentry.TraceContext{
-		TraceID:     sentry.TraceID(traceID),
-		SpanID:      sentry.SpanID(spanID),
-		Op:          desc.Op,
-		Description: desc.Description,
-		Status:      status,
-		Data:        attributesData(head.Attributes()),
+		TraceID:      root.TraceID,
+		SpanID:       root.SpanID,
+		ParentSpanID: root.ParentSpanID,
+		Op:           root.Op,
+		Description:  root.Description,
+		Status:       root.Status,
+		Data:         root.Data,
 	}
-	if parent := head.ParentSpanID(); !parent.IsEmpty() {
-		trace.ParentSpanID = sentry.SpanID(parent)
-	}
-
 	ev := &sentry.Event{
-		EventID:         eventID(traceID[:], spanID[:], 0),
+		EventID:         eventID(e.traceID[:], e.spanID[:], 0),
 		Type:            "transaction",
 		Transaction:     name.Name,
 		TransactionInfo: &sentry.TransactionInfo{Source: name.Source},
-		StartTime:       head.StartTimestamp().AsTime(),
-		Timestamp:       head.EndTimestamp().AsTime(),
+		StartTime:       root.StartTime,
+		Timestamp:       root.EndTime,
 		Contexts:        map[string]sentry.Context{"trace": trace.Map()},
 		Environment:     res.environment,
 		Release:         res.release,
 		Platform:        res.platform,
 		ServerName:      res.serverName,
 		Sdk:             res.sdk,
-		Tags:            transactionTags(res, head.Attributes()),
+		Tags:            b.tags(res, e.span.Attributes()),
 		Spans:           make([]*sentry.Span, 0, len(group)),
 	}
 	if res.otelContext != nil {
 		ev.Contexts["otel"] = res.otelContext
 	}
 	positions := make([]spanPosition, 0, len(group)+1)
-	positions = append(positions, entries[h].pos)
+	positions = append(positions, e.pos)
 	for _, m := range group {
-		ev.Spans = append(ev.Spans, buildSpan(entries[m].span))
-		positions = append(positions, entries[m].pos)
+		ev.Spans = append(ev.Spans, b.buildSpan(&b.entries[m]))
+		positions = append(positions, b.entries[m].pos)
 	}
 	return sentryEvent{
 		event:    ev,
 		category: ratelimit.CategoryTransaction,
-		sampling: samplingContext(traceID, res, name, opts),
+		sampling: samplingContext(e.traceID, res, name, b.opts),
 		spans:    positions,
 	}
 }
 
-// buildSpan maps one OTel span to a Sentry child span.
-func buildSpan(span ptrace.Span) *sentry.Span {
+// maxOp is Sentry's limit on a span operation.
+const maxOp = 128
+
+// buildSpan maps one OTel span to a Sentry span.
+func (b *batchTransform) buildSpan(e *spanEntry) *sentry.Span {
+	span := e.span
 	desc := semconv.Describe(span.Name(), span.Kind(), span.Attributes())
 	s := &sentry.Span{
-		TraceID:     sentry.TraceID(span.TraceID()),
-		SpanID:      sentry.SpanID(span.SpanID()),
-		Op:          desc.Op,
-		Description: desc.Description,
+		TraceID:     sentry.TraceID(e.traceID),
+		SpanID:      sentry.SpanID(e.spanID),
+		Op:          sanitize.String(desc.Op, maxOp, &b.repairs),
+		Description: sanitize.String(desc.Description, sanitize.MaxStringBytes, &b.repairs),
 		Status:      semconv.Status(span.Status().Code(), span.Attributes()),
-		StartTime:   span.StartTimestamp().AsTime(),
-		EndTime:     span.EndTimestamp().AsTime(),
-		Data:        attributesData(span.Attributes()),
+		StartTime:   e.start.AsTime(),
+		EndTime:     e.end.AsTime(),
+		Data:        b.spanData(e),
 	}
-	if parent := span.ParentSpanID(); !parent.IsEmpty() {
-		s.ParentSpanID = sentry.SpanID(parent)
+	if !e.parentID.IsEmpty() && !e.cycle {
+		s.ParentSpanID = sentry.SpanID(e.parentID)
 	}
 	return s
 }
 
-// attributesData copies span attributes into Sentry span data with their types kept.
-func attributesData(attrs pcommon.Map) map[string]any {
-	if attrs.Len() == 0 {
-		return nil
+// spanData is the span's attributes with their types, plus the OTel facts Sentry has no field for:
+// kind, scope, status message, trace state, links, events and dropped counts.
+func (b *batchTransform) spanData(e *spanEntry) map[string]any {
+	span := e.span
+	data := sanitize.Map(span.Attributes(), resendAttribute, &b.repairs)
+	if data == nil {
+		data = make(map[string]any, 2)
 	}
-	data := make(map[string]any, attrs.Len())
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		if k != resendAttribute {
-			data[k] = v.AsRaw()
+	data["otel.kind"] = spanKindName(span.Kind())
+	if msg := span.Status().Message(); msg != "" {
+		data["otel.status_message"] = sanitize.String(msg, sanitize.MaxStringBytes, &b.repairs)
+	}
+	if ts := span.TraceState().AsRaw(); ts != "" {
+		data["otel.trace_state"] = sanitize.String(ts, sanitize.MaxStringBytes, &b.repairs)
+	}
+	if n := span.DroppedAttributesCount(); n > 0 {
+		data["otel.dropped_attributes_count"] = int64(n)
+	}
+	if n := span.DroppedEventsCount(); n > 0 {
+		data["otel.dropped_events_count"] = int64(n)
+	}
+	if n := span.DroppedLinksCount(); n > 0 {
+		data["otel.dropped_links_count"] = int64(n)
+	}
+	if links := span.Links(); links.Len() > 0 {
+		out := make([]any, 0, min(links.Len(), sanitize.MaxArrayItems))
+		for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
+			l := links.At(i)
+			link := map[string]any{"trace_id": l.TraceID().String(), "span_id": l.SpanID().String()}
+			if attrs := sanitize.Map(l.Attributes(), "", &b.repairs); attrs != nil {
+				link["attributes"] = attrs
+			}
+			out = append(out, link)
 		}
-		return true
-	})
+		data["otel.links"] = out
+	}
+	if events := span.Events(); events.Len() > 0 {
+		var out []any
+		for i := 0; i < events.Len() && len(out) < sanitize.MaxArrayItems; i++ {
+			ev := events.At(i)
+			if ev.Name() == exceptionEventName {
+				continue // exceptions become error events of their own
+			}
+			item := map[string]any{"name": sanitize.String(ev.Name(), 256, &b.repairs), "timestamp": float64(ev.Timestamp()) / 1e9}
+			if attrs := sanitize.Map(ev.Attributes(), "", &b.repairs); attrs != nil {
+				item["attributes"] = attrs
+			}
+			out = append(out, item)
+		}
+		if out != nil {
+			data["otel.events"] = out
+		}
+	}
 	return data
 }
 
-// transactionTags picks the low-cardinality values Sentry users filter by.
-func transactionTags(res *resourceInfo, attrs pcommon.Map) map[string]string {
+// spanKindName is the OTel name of a span kind, as Sentry's OTel integration shows it.
+func spanKindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindServer:
+		return "SERVER"
+	case ptrace.SpanKindClient:
+		return "CLIENT"
+	case ptrace.SpanKindProducer:
+		return "PRODUCER"
+	case ptrace.SpanKindConsumer:
+		return "CONSUMER"
+	case ptrace.SpanKindInternal:
+		return "INTERNAL"
+	default:
+		return "UNSPECIFIED"
+	}
+}
+
+// Sentry's limits on tags.
+const (
+	maxTagKey   = 32
+	maxTagValue = 200
+)
+
+// tags picks the low-cardinality values Sentry users filter by, within Sentry's tag limits.
+func (b *batchTransform) tags(res *resourceInfo, attrs pcommon.Map) map[string]string {
 	tags := make(map[string]string, 4)
 	if res.serviceName != "" {
-		tags["service.name"] = res.serviceName
+		tags["service.name"] = sanitize.String(res.serviceName, maxTagValue, &b.repairs)
 	}
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		if semconv.IsTagKey(k) {
-			tags[k] = v.AsString()
+		if semconv.IsTagKey(k) && len(k) <= maxTagKey {
+			value := strings.ReplaceAll(v.AsString(), "\n", " ")
+			tags[k] = sanitize.String(value, maxTagValue, &b.repairs)
 		}
 		return true
 	})
@@ -387,16 +557,23 @@ type resourceInfo struct {
 
 // newResourceInfos maps each resource of the batch. The resource's own environment wins over the
 // configured one, which is the default for resources that name none.
-func newResourceInfos(td ptrace.Traces, defaultEnvironment string) []resourceInfo {
+func newResourceInfos(td ptrace.Traces, defaultEnvironment string, repairs *sanitize.Counts) []resourceInfo {
 	rss := td.ResourceSpans()
 	infos := make([]resourceInfo, rss.Len())
 	for i := range infos {
-		infos[i] = newResourceInfo(rss.At(i).Resource().Attributes(), defaultEnvironment)
+		infos[i] = newResourceInfo(rss.At(i).Resource().Attributes(), defaultEnvironment, repairs)
 	}
 	return infos
 }
 
-func newResourceInfo(attrs pcommon.Map, defaultEnvironment string) resourceInfo {
+// Sentry's limits on event-level names.
+const (
+	maxEnvironment = 64
+	maxRelease     = 200
+	maxServerName  = 256
+)
+
+func newResourceInfo(attrs pcommon.Map, defaultEnvironment string, repairs *sanitize.Counts) resourceInfo {
 	str := func(keys ...string) string {
 		for _, k := range keys {
 			if v, ok := attrs.Get(k); ok && v.AsString() != "" {
@@ -426,8 +603,15 @@ func newResourceInfo(attrs pcommon.Map, defaultEnvironment string) resourceInfo 
 	if lang := str("telemetry.sdk.language"); lang != "" {
 		info.sdk.Name = "opentelemetry." + lang
 	}
-	if attrs.Len() > 0 {
-		info.otelContext = sentry.Context{"resource": attrs.AsRaw()}
+	if env := info.environment; env != "" && validateEnvironment(env) != nil {
+		// Sentry rejects such names (see the environment setting); keep the event under the default.
+		info.environment = defaultEnvironment
+		repairs.Add(sanitize.Truncated)
+	}
+	info.release = strings.ReplaceAll(sanitize.String(info.release, maxRelease, repairs), "/", "-")
+	info.serverName = sanitize.String(info.serverName, maxServerName, repairs)
+	if resource := sanitize.Map(attrs, "", repairs); resource != nil {
+		info.otelContext = sentry.Context{"resource": resource}
 	}
 	return info
 }
@@ -464,10 +648,10 @@ const (
 
 // appendErrorEvents makes one Sentry error event per exception: every span event named "exception",
 // and a span that carries exception attributes itself (some instrumentations do).
-func appendErrorEvents(out []sentryEvent, entries []spanEntry, resources []resourceInfo, td ptrace.Traces, opts transformOptions) []sentryEvent {
+func (b *batchTransform) appendErrorEvents(out []sentryEvent, td ptrace.Traces) []sentryEvent {
 	rss := td.ResourceSpans()
-	for i := range entries {
-		e := &entries[i]
+	for i := range b.entries {
+		e := &b.entries[i]
 		if e.resend == resendTransaction {
 			continue
 		}
@@ -483,66 +667,69 @@ func appendErrorEvents(out []sentryEvent, entries []spanEntry, resources []resou
 			}
 			ts := ev.Timestamp()
 			if ts == 0 {
-				ts = e.span.EndTimestamp()
+				ts = e.end
 			}
-			out = append(out, buildErrorEvent(entries, resources, i, ev.Attributes(), ts, uint64(j)+1, language, opts))
+			out = append(out, b.buildErrorEvent(i, ev.Attributes(), ts, uint64(j)+1, language))
 		}
 		if _, ok := e.span.Attributes().Get(attrExceptionType); ok {
-			out = append(out, buildErrorEvent(entries, resources, i, e.span.Attributes(), e.span.EndTimestamp(), 0, language, opts))
+			out = append(out, b.buildErrorEvent(i, e.span.Attributes(), e.end, 0, language))
 		}
 	}
 	return out
 }
 
+// maxBreadcrumbs bounds the span events carried as breadcrumbs on one error event.
+const maxBreadcrumbs = 100
+
 // buildErrorEvent makes the error event for one exception of entry i, linked to its span and trace.
-func buildErrorEvent(entries []spanEntry, resources []resourceInfo, i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64, language string, opts transformOptions) sentryEvent {
-	e := &entries[i]
+// The span's other events before the exception become breadcrumbs.
+func (b *batchTransform) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64, language string) sentryEvent {
+	e := &b.entries[i]
 	span := e.span
-	res := &resources[e.resource]
+	res := &b.resources[e.resource]
 	str := func(k string) string {
 		if v, ok := attrs.Get(k); ok {
-			return v.AsString()
+			return sanitize.String(v.AsString(), 64<<10, &b.repairs)
 		}
 		return ""
 	}
 	parsed := stacktrace.Parse(language, str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStacktrace))
 	exceptions := parsed.Exceptions
 	reported := &exceptions[len(exceptions)-1]
-	mechanism := &sentry.Mechanism{Type: "opentelemetry"}
+	if reported.Mechanism == nil {
+		reported.Mechanism = &sentry.Mechanism{Type: "generic"}
+	}
 	if v, ok := attrs.Get(attrExceptionEscaped); ok {
 		// An exception that escaped the span's scope was not handled there.
 		// Python's SDK writes the string "True"; others a boolean.
 		escaped := v.Bool() || strings.EqualFold(v.Str(), "true")
-		mechanism.Handled = sentry.Pointer(!escaped)
+		reported.Mechanism.Handled = sentry.Pointer(!escaped)
 	}
-	reported.Mechanism = mechanism
 
 	desc := semconv.Describe(span.Name(), span.Kind(), span.Attributes())
-	head := entries[e.head].span
-	headDesc := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
-	traceID := span.TraceID()
-	spanID := span.SpanID()
+	headName := b.transactionName(e.head)
 	trace := sentry.TraceContext{
-		TraceID: sentry.TraceID(traceID),
-		SpanID:  sentry.SpanID(spanID),
+		TraceID: sentry.TraceID(e.traceID),
+		SpanID:  sentry.SpanID(e.spanID),
 		Op:      desc.Op,
 	}
-	if parent := span.ParentSpanID(); !parent.IsEmpty() {
-		trace.ParentSpanID = sentry.SpanID(parent)
+	if !e.parentID.IsEmpty() && !e.cycle {
+		trace.ParentSpanID = sentry.SpanID(e.parentID)
 	}
 	ev := &sentry.Event{
-		EventID:     eventID(traceID[:], spanID[:], salt),
+		EventID:     eventID(e.traceID[:], e.spanID[:], salt),
 		Level:       sentry.LevelError,
 		Timestamp:   ts.AsTime(),
 		Exception:   exceptions,
-		Transaction: headDesc.Name,
+		Transaction: headName.Name,
 		Contexts:    map[string]sentry.Context{"trace": trace.Map()},
 		Environment: res.environment,
 		Release:     res.release,
 		Platform:    res.platform,
 		ServerName:  res.serverName,
 		Sdk:         res.sdk,
-		Tags:        transactionTags(res, span.Attributes()),
+		Tags:        b.tags(res, span.Attributes()),
+		Breadcrumbs: b.breadcrumbs(span, ts),
 	}
 	if res.otelContext != nil {
 		ev.Contexts["otel"] = res.otelContext
@@ -554,9 +741,30 @@ func buildErrorEvent(entries []spanEntry, resources []resourceInfo, i int, attrs
 	return sentryEvent{
 		event:    ev,
 		category: ratelimit.CategoryError,
-		sampling: samplingContext(traceID, res, headDesc, opts),
+		sampling: samplingContext(e.traceID, res, headName, b.opts),
 		spans:    []spanPosition{e.pos},
 	}
+}
+
+// breadcrumbs turns the span's non-exception events up to the exception's time into breadcrumbs.
+func (b *batchTransform) breadcrumbs(span ptrace.Span, until pcommon.Timestamp) []*sentry.Breadcrumb {
+	events := span.Events()
+	var out []*sentry.Breadcrumb
+	for i := 0; i < events.Len() && len(out) < maxBreadcrumbs; i++ {
+		ev := events.At(i)
+		if ev.Name() == exceptionEventName || ev.Timestamp() > until {
+			continue
+		}
+		out = append(out, &sentry.Breadcrumb{
+			Type:      "default",
+			Category:  "otel.event",
+			Message:   sanitize.String(ev.Name(), 1024, &b.repairs),
+			Data:      sanitize.Map(ev.Attributes(), "", &b.repairs),
+			Level:     sentry.LevelInfo,
+			Timestamp: ev.Timestamp().AsTime(),
+		})
+	}
+	return out
 }
 
 // splitTransaction cuts a transaction with child spans into two: the first keeps the root and the

@@ -146,7 +146,7 @@ func TestTransformGrouping(t *testing.T) {
 			t.Parallel()
 			b := newTraceBuilder()
 			tc.build(b)
-			assert.Equal(t, tc.want, shapesOf(transformTraces(b.td, testOptions)))
+			assert.Equal(t, tc.want, shapesOf(transformEvents(b.td, testOptions)))
 		})
 	}
 }
@@ -161,7 +161,7 @@ func TestTransformSplitsTransactionsOverSentrysSpanLimit(t *testing.T) {
 		s := b.span("svc", "a", "ff", "01", ptrace.SpanKindClient, "SELECT", i, i+1)
 		s.SetSpanID(id)
 	}
-	events := transformTraces(b.td, testOptions)
+	events := transformEvents(b.td, testOptions)
 	require.Len(t, events, 3, "2501 spans need three transactions of at most 1000")
 	seen := map[string]int{}
 	for _, ev := range events {
@@ -213,11 +213,11 @@ func TestTransformResendMarkers(t *testing.T) {
 		}
 		return tx, errs
 	}
-	tx, errs := count(transformTraces(build(""), testOptions))
+	tx, errs := count(transformEvents(build(""), testOptions))
 	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs})
-	tx, errs = count(transformTraces(build(resendErrors), testOptions))
+	tx, errs = count(transformEvents(build(resendErrors), testOptions))
 	assert.Equal(t, [2]int{0, 1}, [2]int{tx, errs}, "only the error event is still owed")
-	tx, errs = count(transformTraces(build(resendTransaction), testOptions))
+	tx, errs = count(transformEvents(build(resendTransaction), testOptions))
 	assert.Equal(t, [2]int{1, 0}, [2]int{tx, errs}, "only the transaction is still owed")
 }
 
@@ -231,13 +231,13 @@ func TestTransformOptions(t *testing.T) {
 
 	errorsOnly := testOptions
 	errorsOnly.sendTransactions = false
-	events := transformTraces(b.td, errorsOnly)
+	events := transformEvents(b.td, errorsOnly)
 	require.Len(t, events, 1)
 	assert.Equal(t, ratelimit.CategoryError, events[0].category)
 
 	noErrors := testOptions
 	noErrors.exceptionsAsErrors = false
-	events = transformTraces(b.td, noErrors)
+	events = transformEvents(b.td, noErrors)
 	require.Len(t, events, 1)
 	assert.Equal(t, ratelimit.CategoryTransaction, events[0].category)
 }
@@ -254,7 +254,7 @@ type goldenEvent struct {
 // transaction passes Relay's validation as the fake Sentry implements it.
 func checkGolden(t *testing.T, name string, td ptrace.Traces) {
 	t.Helper()
-	events := transformTraces(td, testOptions)
+	events := transformEvents(td, testOptions)
 	out := make([]goldenEvent, 0, len(events))
 	for _, ev := range events {
 		payload, err := json.Marshal(ev.event)
@@ -312,4 +312,10 @@ func TestTransformGoldenMultiService(t *testing.T) {
 		"\tat com.shop.checkout.CheckoutController.checkout(CheckoutController.java:41)\n"+
 		"\tat java.base/java.lang.Thread.run(Thread.java:1583)\n")
 	checkGolden(t, "multi_service", b.td)
+}
+
+// transformEvents is transformTraces for tests that do not look at repairs.
+func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
+	events, _ := transformTraces(td, opts)
+	return events
 }
