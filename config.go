@@ -3,6 +3,8 @@ package sentryexporter
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"net/url"
 	"strings"
 
@@ -41,6 +43,9 @@ type Config struct {
 	// event per request, so requests run in parallel over kept-alive connections.
 	MaxRequestsInFlight int `mapstructure:"max_requests_in_flight"`
 
+	// Routing sends each resource's data to the Sentry project named by one of its attributes.
+	Routing RoutingConfig `mapstructure:"routing"`
+
 	// ClientConfig is the HTTP client used to reach Sentry: timeout, proxy, headers, TLS, compression.
 	// Its endpoint is derived from the DSN and must stay empty.
 	ClientConfig confighttp.ClientConfig `mapstructure:"http"`
@@ -55,6 +60,17 @@ type Config struct {
 	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
 }
 
+// RoutingConfig maps a resource attribute's values to Sentry projects, so one collector can serve
+// many services that each have their own project.
+type RoutingConfig struct {
+	// Attribute is the resource attribute whose value selects the project (default service.name).
+	Attribute string `mapstructure:"attribute"`
+	// DSNs maps attribute values, matched exactly, to project DSNs. Unmatched data goes to dsn.
+	DSNs map[string]configopaque.String `mapstructure:"dsns"`
+	// DropUnmatched drops (and counts) data whose value matches no entry instead of sending it to dsn.
+	DropUnmatched bool `mapstructure:"drop_unmatched"`
+}
+
 var _ component.Config = (*Config)(nil)
 
 // Configuration errors. Each names the key at fault so that the collector's startup message
@@ -66,6 +82,8 @@ var (
 	errEnvironmentInvalidChars = errors.New(`environment: must not contain a newline or "/", which Sentry rejects`)
 	errEnvironmentNone         = errors.New(`environment: "None" is reserved by Sentry`)
 	errRequestsInFlight        = errors.New("max_requests_in_flight: must be at least 1")
+	errRoutingAttribute        = errors.New("routing.attribute: required when routing.dsns is set")
+	errRoutingNoDSNs           = errors.New("routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped")
 	errNothingToSend           = errors.New("send_transactions and exceptions_as_errors are both false: the exporter would send nothing")
 )
 
@@ -75,8 +93,23 @@ const maxEnvironmentLength = 64
 // Validate checks the configuration at startup.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if _, err := parseDSN(string(cfg.DSN)); err != nil {
-		errs = append(errs, err)
+	routed := len(cfg.Routing.DSNs) > 0
+	if !(routed && cfg.Routing.DropUnmatched && cfg.DSN == "") {
+		// dsn may be left out only when every resource is routed and the rest dropped.
+		if _, err := parseDSN("dsn", string(cfg.DSN)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if routed && cfg.Routing.Attribute == "" {
+		errs = append(errs, errRoutingAttribute)
+	}
+	if !routed && cfg.Routing.DropUnmatched {
+		errs = append(errs, errRoutingNoDSNs)
+	}
+	for _, value := range slices.Sorted(maps.Keys(cfg.Routing.DSNs)) {
+		if _, err := parseDSN("routing.dsns."+value, string(cfg.Routing.DSNs[value])); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := validateEnvironment(cfg.Environment); err != nil {
 		errs = append(errs, err)
@@ -96,36 +129,39 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// parseDSN parses a DSN the way Sentry does. Its errors never contain the DSN itself: the public key
-// is a credential.
-func parseDSN(raw string) (*sentry.Dsn, error) {
+// parseDSN parses a DSN the way Sentry does; key names the setting in errors. Its errors never
+// contain the DSN itself: the public key is a credential.
+func parseDSN(key, raw string) (*sentry.Dsn, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, errDSNMissing
+		if key == "dsn" {
+			return nil, errDSNMissing
+		}
+		return nil, fmt.Errorf("%s: empty", key)
 	}
 	// url.Parse errors quote the whole input, key included, so they are replaced by a plain message.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("dsn: not a valid URL (expected {scheme}://{public_key}@{host}[:{port}][/{path}]/{project_id})")
+		return nil, fmt.Errorf("%s: not a valid URL (expected {scheme}://{public_key}@{host}[:{port}][/{path}]/{project_id})", key)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, errors.New("dsn: scheme must be http or https")
+		return nil, fmt.Errorf("%s: scheme must be http or https", key)
 	case u.User.Username() == "":
-		return nil, errors.New("dsn: missing the public key (the part before @)")
+		return nil, fmt.Errorf("%s: missing the public key (the part before @)", key)
 	case u.Hostname() == "":
-		return nil, errors.New("dsn: missing the host")
+		return nil, fmt.Errorf("%s: missing the host", key)
 	case strings.Trim(u.Path, "/") == "":
-		return nil, errors.New("dsn: missing the project id (the last path segment)")
+		return nil, fmt.Errorf("%s: missing the project id (the last path segment)", key)
 	}
 	dsn, err := sentry.NewDsn(raw)
 	if err != nil {
 		// sentry-go's messages are fixed texts ("invalid port", ...), safe to show.
-		return nil, fmt.Errorf("dsn: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	for _, c := range dsn.GetProjectID() {
 		if c < '0' || c > '9' {
-			return nil, errors.New("dsn: project id (the last path segment) must be a number")
+			return nil, fmt.Errorf("%s: project id (the last path segment) must be a number", key)
 		}
 	}
 	return dsn, nil

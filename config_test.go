@@ -61,7 +61,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, int64(500), full.QueueConfig.Get().QueueSize)
 	assert.Equal(t, 2*time.Minute, full.BackOffConfig.MaxElapsedTime)
 
-	dsn, err := parseDSN(string(full.DSN))
+	dsn, err := parseDSN("dsn", string(full.DSN))
 	require.NoError(t, err)
 	assert.Equal(t, "https://sentry.example.com:9000/sentry/api/7/envelope/", dsn.GetAPIURL().String(),
 		"a self-hosted DSN keeps its port and path prefix")
@@ -90,6 +90,9 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_endpoint_set.yaml", "http.endpoint: must be empty; the endpoint is derived from dsn"},
 		{"bad_compression.yaml", `http.compression: "snappy" is not accepted by Sentry; use gzip, deflate, zstd or none`},
 		{"bad_requests_in_flight.yaml", "max_requests_in_flight: must be at least 1"},
+		{"bad_routing_attribute.yaml", "routing.attribute: required when routing.dsns is set"},
+		{"bad_routing_dsn.yaml", "routing.dsns.checkout: missing the public key (the part before @)"},
+		{"bad_routing_drop_without_dsns.yaml", "routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped"},
 		{"bad_nothing_to_send.yaml", "send_transactions and exceptions_as_errors are both false: the exporter would send nothing"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -134,14 +134,14 @@ func TestDeliveryDropsOnlyTheRejectedEnvelopeAndCountsIt(t *testing.T) {
 	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
 		Attributes: attribute.NewSet(attribute.String("category", "error"), attribute.String("reason", "rejected")),
 		Value:      int64(summary.Exceptions),
-	}}, metricdatatest.IgnoreTimestamp())
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualSentryExporterSpansSent(t, tel, []metricdata.DataPoint[int64]{{
 		Value: int64(summary.Spans),
-	}}, metricdatatest.IgnoreTimestamp())
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualSentryExporterEnvelopesSent(t, tel, []metricdata.DataPoint[int64]{{
 		Attributes: attribute.NewSet(attribute.String("category", "transaction")),
 		Value:      int64(len(srv.Transactions())),
-	}}, metricdatatest.IgnoreTimestamp())
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 func TestDeliveryHonoursRateLimitDeadline(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,12 +44,19 @@ type sentryExporter struct {
 	logger    *zap.Logger
 	settings  component.TelemetrySettings
 	telemetry *metadata.TelemetryBuilder
-	dsn       *sentry.Dsn
-	opts      transformOptions
 
-	// client and transport are built in start.
-	client    *http.Client
-	transport *transport.Transport
+	// defaultProject receives what routing does not match; nil when unmatched data is dropped.
+	defaultProject *project
+	// routes maps a resource attribute value to its project (routing.dsns).
+	routes map[string]*project
+
+	// client is built in start and shared by every project's transport.
+	client *http.Client
+
+	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
+	unroutedMu      sync.Mutex
+	pendingUnrouted int
+	lastUnroutedLog time.Time
 
 	// repairMu guards the repair counts logged once per repairLogInterval.
 	repairMu       sync.Mutex
@@ -56,15 +64,16 @@ type sentryExporter struct {
 	lastRepairLog  time.Time
 }
 
-func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
-	dsn, err := parseDSN(string(cfg.DSN))
-	if err != nil {
-		return nil, err
-	}
-	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
-	if err != nil {
-		return nil, fmt.Errorf("creating telemetry: %w", err)
-	}
+// project is one Sentry project the exporter sends to: its DSN, what the transform needs from it,
+// and its own delivery state (rate limits are per project).
+type project struct {
+	name      string
+	dsn       *sentry.Dsn
+	opts      transformOptions
+	transport *transport.Transport
+}
+
+func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
 	opts := transformOptions{
 		environment:        cfg.Environment,
 		exceptionsAsErrors: cfg.ExceptionsAsErrors,
@@ -72,16 +81,52 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		publicKey:          dsn.GetPublicKey(),
 	}
 	if org := dsn.GetOrgID(); org != 0 {
-		opts.orgID = fmt.Sprint(org)
+		opts.orgID = strconv.FormatUint(org, 10)
 	}
-	return &sentryExporter{
-		cfg:       cfg,
-		logger:    set.Logger,
-		settings:  set.TelemetrySettings,
-		telemetry: tb,
-		dsn:       dsn,
-		opts:      opts,
-	}, nil
+	return &project{name: name, dsn: dsn, opts: opts}
+}
+
+func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
+	e := &sentryExporter{
+		cfg:      cfg,
+		logger:   set.Logger,
+		settings: set.TelemetrySettings,
+	}
+	if cfg.DSN != "" {
+		dsn, err := parseDSN("dsn", string(cfg.DSN))
+		if err != nil {
+			return nil, err
+		}
+		e.defaultProject = newProject("default", dsn, cfg)
+	}
+	if len(cfg.Routing.DSNs) > 0 {
+		e.routes = make(map[string]*project, len(cfg.Routing.DSNs))
+		for value, raw := range cfg.Routing.DSNs {
+			dsn, err := parseDSN("routing.dsns."+value, string(raw))
+			if err != nil {
+				return nil, err
+			}
+			e.routes[value] = newProject(value, dsn, cfg)
+		}
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("creating telemetry: %w", err)
+	}
+	e.telemetry = tb
+	return e, nil
+}
+
+// projects lists every project, the default first.
+func (e *sentryExporter) projects() []*project {
+	var out []*project
+	if e.defaultProject != nil {
+		out = append(out, e.defaultProject)
+	}
+	for _, p := range e.routes {
+		out = append(out, p)
+	}
+	return out
 }
 
 // start builds the HTTP client from the http block, so proxies, TLS and headers apply.
@@ -95,7 +140,9 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("building the HTTP client from http: %w", err)
 	}
 	e.client = client
-	e.transport = transport.New(client, e.dsn, sdkName+"/"+Version, time.Now)
+	for _, p := range e.projects() {
+		p.transport = transport.New(client, p.dsn, sdkName+"/"+Version, time.Now)
+	}
 	return nil
 }
 
@@ -116,18 +163,110 @@ type delivery struct {
 	oversize bool
 }
 
-// pushTraces sends every event of the batch, several at once. Events that failed transiently or
-// were rate limited go back to exporterhelper as a smaller batch holding just their spans, so a
-// retry never resends what Sentry already accepted.
+// pushTraces sends every event of the batch, several at once, each resource to its project.
+// Events that failed transiently or were rate limited go back to exporterhelper as a smaller batch
+// holding just their spans, so a retry never resends what Sentry already accepted.
 func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	opts := e.opts
+	if len(e.routes) == 0 {
+		return e.pushProject(ctx, e.defaultProject, td).err()
+	}
+	parts := e.route(ctx, td)
+	outcomes := make([]pushOutcome, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Add(1)
+		// Projects are sent in parallel: one that is slow or down does not hold back the others.
+		go func() {
+			defer wg.Done()
+			outcomes[i] = e.pushProject(ctx, part.project, part.td)
+		}()
+	}
+	wg.Wait()
+	merged := mergeOutcomes(outcomes)
+	if merged.retryErr != nil && merged.dropErr != nil && !merged.dropLogged {
+		// The permanent part cannot ride on a retryable error; it was counted, say it once here.
+		e.logger.Warn("Dropping Sentry events that cannot be delivered", zap.Error(merged.dropErr))
+		merged.dropLogged = true
+	}
+	return merged.err()
+}
+
+// pushProject sends one project's part of a batch.
+func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) pushOutcome {
+	opts := p.opts
 	opts.now = pcommon.NewTimestampFromTime(time.Now())
 	events, repairs := transformTraces(td, opts)
 	e.recordRepairs(ctx, &repairs)
 	if len(events) == 0 {
-		return nil
+		return pushOutcome{}
 	}
-	return e.settle(td, len(events), e.sendAll(ctx, events))
+	return e.settle(td, len(events), e.sendAll(ctx, p, events))
+}
+
+// routedBatch is the part of a batch that goes to one project.
+type routedBatch struct {
+	project *project
+	td      ptrace.Traces
+}
+
+// route splits a batch by routing.attribute. Resources whose value matches no route go to the
+// default project, or are dropped (counted and logged) when routing.drop_unmatched is set.
+func (e *sentryExporter) route(ctx context.Context, td ptrace.Traces) []routedBatch {
+	var parts []routedBatch
+	byProject := make(map[*project]int, 2)
+	unrouted := 0
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		p := e.defaultProject
+		if v, ok := rs.Resource().Attributes().Get(e.cfg.Routing.Attribute); ok {
+			if routed, ok := e.routes[v.AsString()]; ok {
+				p = routed
+			}
+		}
+		if p == nil {
+			unrouted += spanCount(rs)
+			continue
+		}
+		idx, ok := byProject[p]
+		if !ok {
+			idx = len(parts)
+			byProject[p] = idx
+			parts = append(parts, routedBatch{project: p, td: ptrace.NewTraces()})
+		}
+		rs.CopyTo(parts[idx].td.ResourceSpans().AppendEmpty())
+	}
+	if unrouted > 0 {
+		e.recordUnrouted(ctx, unrouted)
+	}
+	return parts
+}
+
+func spanCount(rs ptrace.ResourceSpans) int {
+	n := 0
+	for i := 0; i < rs.ScopeSpans().Len(); i++ {
+		n += rs.ScopeSpans().At(i).Spans().Len()
+	}
+	return n
+}
+
+// recordUnrouted counts spans dropped by routing.drop_unmatched and logs them once per interval.
+func (e *sentryExporter) recordUnrouted(ctx context.Context, spans int) {
+	e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(spans), metric.WithAttributes(
+		attribute.String("category", string(ratelimit.CategorySpan)), attribute.String("reason", "unrouted")))
+	e.unroutedMu.Lock()
+	e.pendingUnrouted += spans
+	now := time.Now()
+	if now.Sub(e.lastUnroutedLog) < repairLogInterval {
+		e.unroutedMu.Unlock()
+		return
+	}
+	n := e.pendingUnrouted
+	e.pendingUnrouted = 0
+	e.lastUnroutedLog = now
+	e.unroutedMu.Unlock()
+	e.logger.Info("Dropped spans whose resource matches no route (routing.drop_unmatched is set)",
+		zap.String("attribute", e.cfg.Routing.Attribute), zap.Int("spans", n))
 }
 
 // repairLogInterval is how often repairs are logged at most: they are counted per value, logged
@@ -160,7 +299,7 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 }
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once.
-func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent) []delivery {
+func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent) []delivery {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
 	perWorker := make([][]delivery, workers)
 	var next atomic.Int64
@@ -175,7 +314,7 @@ func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent) []de
 				if i >= len(events) {
 					return
 				}
-				buf, perWorker[w] = e.send(ctx, events[i], buf, perWorker[w])
+				buf, perWorker[w] = e.send(ctx, p.transport, events[i], buf, perWorker[w])
 			}
 		}()
 	}
@@ -190,11 +329,11 @@ func (e *sentryExporter) sendAll(ctx context.Context, events []sentryEvent) []de
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
+func (e *sentryExporter) send(ctx context.Context, t *transport.Transport, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
 	if ctx.Err() != nil {
 		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
-	if until, limited := e.transport.Limits().Until(ev.category); limited {
+	if until, limited := t.Limits().Until(ev.category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
 		return buf, append(out, delivery{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
@@ -207,8 +346,8 @@ func (e *sentryExporter) send(ctx context.Context, ev sentryEvent, buf []byte, o
 	}
 	if len(payload) > maxEventBytes {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, a, buf, out)
-			return e.send(ctx, b, buf, out)
+			buf, out = e.send(ctx, t, a, buf, out)
+			return e.send(ctx, t, b, buf, out)
 		}
 		return buf, append(out, delivery{event: ev, oversize: true, result: transport.Result{
 			Outcome: transport.Permanent,
@@ -227,7 +366,7 @@ func (e *sentryExporter) send(ctx context.Context, ev sentryEvent, buf []byte, o
 		Trace:      &ev.sampling,
 	}, envelope.Item{Type: itemType, Payload: payload})
 
-	res := e.transport.Send(ctx, buf, ev.category)
+	res := t.Send(ctx, buf, ev.category)
 	if res.Sent {
 		e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))
 		e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
@@ -235,22 +374,86 @@ func (e *sentryExporter) send(ctx context.Context, ev sentryEvent, buf []byte, o
 	}
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, a, buf, out)
-			return e.send(ctx, b, buf, out)
+			buf, out = e.send(ctx, t, a, buf, out)
+			return e.send(ctx, t, b, buf, out)
 		}
 		return buf, append(out, delivery{event: ev, oversize: true, result: res})
 	}
 	return buf, append(out, delivery{event: ev, result: res})
 }
 
+// pushOutcome is what exporterhelper must hear about one push (or one project's part of it).
+type pushOutcome struct {
+	// retry holds the spans still owed to Sentry; empty when nothing is.
+	retry    ptrace.Traces
+	retryErr error
+	// retryAt is set when every retry is waiting for a rate limit to end.
+	retryAt time.Time
+	// dropErr describes events given up on; dropLogged says it was logged already.
+	dropErr    error
+	dropLogged bool
+}
+
+// err turns the outcome into the error exporterhelper acts on: nil, permanent (drop), throttled
+// (wait for Sentry's deadline) or retryable with the failed subset.
+func (o pushOutcome) err() error {
+	if o.retryErr == nil {
+		if o.dropErr != nil && !o.dropLogged {
+			return consumererror.NewPermanent(o.dropErr)
+		}
+		return nil
+	}
+	err := o.retryErr
+	if !o.retryAt.IsZero() {
+		err = exporterhelper.NewThrottleRetry(err, time.Until(o.retryAt))
+	}
+	return consumererror.NewTraces(err, o.retry)
+}
+
+// mergeOutcomes combines the projects' outcomes into one. Data throttled by one project waits only
+// as long as the earliest deadline, and not at all when another project failed transiently, so one
+// project's rate limit does not delay the others' retries.
+func mergeOutcomes(outcomes []pushOutcome) pushOutcome {
+	var merged pushOutcome
+	var retryErrs, dropErrs []error
+	throttledOnly := true
+	for _, o := range outcomes {
+		if o.dropErr != nil {
+			dropErrs = append(dropErrs, o.dropErr)
+			merged.dropLogged = merged.dropLogged || o.dropLogged
+		}
+		if o.retryErr == nil {
+			continue
+		}
+		if len(retryErrs) == 0 {
+			merged.retry = ptrace.NewTraces()
+		}
+		retryErrs = append(retryErrs, o.retryErr)
+		o.retry.ResourceSpans().MoveAndAppendTo(merged.retry.ResourceSpans())
+		switch {
+		case o.retryAt.IsZero():
+			throttledOnly = false
+		case merged.retryAt.IsZero() || o.retryAt.Before(merged.retryAt):
+			merged.retryAt = o.retryAt
+		}
+	}
+	if !throttledOnly {
+		merged.retryAt = time.Time{}
+	}
+	merged.retryErr = errors.Join(retryErrs...)
+	merged.dropErr = errors.Join(dropErrs...)
+	return merged
+}
+
 // settle counts what was delivered and dropped and decides what exporterhelper retries.
-func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []delivery) error {
+func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []delivery) pushOutcome {
 	ctx := context.Background()
 	var (
 		retry       map[spanPosition]string
 		retryAt     time.Time
 		retryErr    error
 		retryCount  int
+		throttled   = true
 		dropped     int
 		droppedErrs []error
 	)
@@ -290,27 +493,31 @@ func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []deliv
 			}
 			retryCount++
 			retryErr = d.result.Err
-			if d.result.Outcome == transport.RateLimited && d.result.RetryAt.After(retryAt) {
+			if d.result.Outcome != transport.RateLimited {
+				throttled = false
+			} else if d.result.RetryAt.After(retryAt) {
 				retryAt = d.result.RetryAt
 			}
 		}
 	}
+	var out pushOutcome
 	if dropped > 0 {
-		dropErr := fmt.Errorf("%d of %d Sentry events dropped, not retryable: %w", dropped, events, errors.Join(droppedErrs...))
-		if retry == nil {
-			return consumererror.NewPermanent(dropErr)
+		out.dropErr = fmt.Errorf("%d of %d Sentry events dropped, not retryable: %w", dropped, events, errors.Join(droppedErrs...))
+		if retry != nil {
+			// The retryable part is returned; the dropped part is reported here, once.
+			e.logger.Warn("Dropping Sentry events that cannot be delivered", zap.Int("dropped", dropped), zap.Error(out.dropErr))
+			out.dropLogged = true
 		}
-		// The retryable part is returned below; the dropped part is reported here, once.
-		e.logger.Warn("Dropping Sentry events that cannot be delivered", zap.Int("dropped", dropped), zap.Error(dropErr))
 	}
 	if retry == nil {
-		return nil
+		return out
 	}
-	err := fmt.Errorf("%d of %d Sentry events not delivered yet, retrying: %w", retryCount, events, retryErr)
-	if !retryAt.IsZero() {
-		err = exporterhelper.NewThrottleRetry(err, time.Until(retryAt))
+	out.retryErr = fmt.Errorf("%d of %d Sentry events not delivered yet, retrying: %w", retryCount, events, retryErr)
+	if throttled {
+		out.retryAt = retryAt
 	}
-	return consumererror.NewTraces(err, subsetTraces(td, retry))
+	out.retry = subsetTraces(td, retry)
+	return out
 }
 
 // subsetTraces copies the spans at the given positions into a new batch, each marked with what of it

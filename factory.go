@@ -48,6 +48,7 @@ func createDefaultConfig() component.Config {
 		ExceptionsAsErrors:  true,
 		SendTransactions:    true,
 		MaxRequestsInFlight: defaultRequestsInFlight,
+		Routing:             RoutingConfig{Attribute: "service.name"},
 		ClientConfig:        client,
 		QueueConfig:         configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		BackOffConfig:       configretry.NewDefaultBackOffConfig(),
