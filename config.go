@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/getsentry/sentry-go"
