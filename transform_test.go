@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"testing"
 
@@ -318,4 +319,19 @@ func TestTransformGoldenMultiService(t *testing.T) {
 func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
 	events, _ := transformTraces(td, opts)
 	return events
+}
+
+// TestTransformationDocCoversEveryKey keeps docs/transformation.md honest: every attribute or data
+// key that transform.go reads or writes must be documented there.
+func TestTransformationDocCoversEveryKey(t *testing.T) {
+	t.Parallel()
+	code, err := os.ReadFile("transform.go")
+	require.NoError(t, err)
+	doc, err := os.ReadFile(filepath.Join("docs", "transformation.md"))
+	require.NoError(t, err)
+	keys := regexp.MustCompile(`"((?:otel|service|deployment|host|telemetry|exception)\.[a-z_.]+)"`).FindAllStringSubmatch(string(code), -1)
+	require.Greater(t, len(keys), 10, "the pattern still finds the transform's keys")
+	for _, k := range keys {
+		assert.Contains(t, string(doc), k[1], "docs/transformation.md does not mention %s", k[1])
+	}
 }

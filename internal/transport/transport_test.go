@@ -1,0 +1,136 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+)
+
+func newTestTransport(t *testing.T, h http.HandlerFunc, dsnFmt string) (*Transport, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	dsn, err := sentry.NewDsn(strings.Replace(dsnFmt, "HOST", srv.Listener.Addr().String(), 1))
+	require.NoError(t, err)
+	client := srv.Client()
+	t.Cleanup(client.CloseIdleConnections)
+	return New(client, dsn, "sentryexporter-test/1.0", time.Now), srv
+}
+
+func TestSendRequestShape(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	var body []byte
+	tr, _ := newTestTransport(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		body, _ = io.ReadAll(r.Body)
+	}, "http://pub:secret@HOST/prefix/42")
+	res := tr.Send(context.Background(), []byte("envelope"), ratelimit.CategoryTransaction)
+	require.Equal(t, Accepted, res.Outcome)
+	assert.Equal(t, "/prefix/api/42/envelope/", got.URL.Path, "the DSN's path prefix is kept")
+	assert.Equal(t, "application/x-sentry-envelope", got.Header.Get("Content-Type"))
+	assert.Equal(t, "Sentry sentry_version=7, sentry_client=sentryexporter-test/1.0, sentry_key=pub, sentry_secret=secret", got.Header.Get("X-Sentry-Auth"))
+	assert.Empty(t, got.URL.Query().Get("sentry_key"), "exactly one auth form")
+	assert.Equal(t, "envelope", string(body))
+	assert.True(t, res.Sent)
+	assert.Equal(t, 8, res.BytesSent)
+}
+
+func TestSendClassifiesAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		status  int
+		headers map[string]string
+		body    string
+		want    Outcome
+		reason  string
+	}{
+		{"200", 200, nil, "", Accepted, ""},
+		{"202", 202, nil, "", Accepted, ""},
+		{"400 with reason header", 400, map[string]string{"X-Sentry-Error": "invalid event_id"}, "", Permanent, `"invalid event_id"`},
+		{"400 reason from body", 400, nil, `{"detail":"bad envelope"}`, Permanent, `bad envelope`},
+		{"401", 401, nil, "", Permanent, "Unauthorized"},
+		{"403", 403, map[string]string{"X-Sentry-Error": "project disabled"}, "", Permanent, "project disabled"},
+		{"413", 413, nil, "", Permanent, "Request Entity Too Large"},
+		{"429", 429, map[string]string{"Retry-After": "7"}, "", RateLimited, ""},
+		{"500", 500, nil, "", Retryable, ""},
+		{"503", 503, nil, "", Retryable, ""},
+		{"408", 408, nil, "", Retryable, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr, _ := newTestTransport(t, func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tc.headers {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}, "http://pub@HOST/1")
+			res := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+			assert.Equal(t, tc.want, res.Outcome, "outcome %s", res.Outcome)
+			assert.Equal(t, tc.status, res.StatusCode)
+			if tc.want == Accepted {
+				assert.NoError(t, res.Err)
+				return
+			}
+			require.Error(t, res.Err)
+			assert.Contains(t, res.Err.Error(), tc.reason)
+		})
+	}
+}
+
+func TestRateLimitHoldsTheCategoryOnly(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	tr, _ := newTestTransport(t, func(w http.ResponseWriter, _ *http.Request) {
+		if requests.Add(1) == 1 {
+			w.Header().Set("X-Sentry-Rate-Limits", "30:transaction:organization")
+			w.WriteHeader(429)
+		}
+	}, "http://pub@HOST/1")
+	first := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+	require.Equal(t, RateLimited, first.Outcome)
+	assert.WithinDuration(t, time.Now().Add(30*time.Second), first.RetryAt, 2*time.Second)
+
+	held := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+	assert.Equal(t, RateLimited, held.Outcome)
+	assert.False(t, held.Sent, "nothing of a limited category is sent before its deadline")
+
+	other := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryError)
+	assert.Equal(t, Accepted, other.Outcome, "errors are not limited")
+	assert.Equal(t, int32(2), requests.Load())
+}
+
+func TestNetworkErrorsAreRetryable(t *testing.T) {
+	t.Parallel()
+	tr, srv := newTestTransport(t, func(http.ResponseWriter, *http.Request) {}, "http://pub@HOST/1")
+	srv.Close()
+	res := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+	assert.Equal(t, Retryable, res.Outcome)
+	assert.Zero(t, res.StatusCode)
+	require.Error(t, res.Err)
+	assert.NotContains(t, res.Err.Error(), "pub@", "errors do not carry the DSN")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res = tr.Send(ctx, []byte("x"), ratelimit.CategoryTransaction)
+	assert.Equal(t, Retryable, res.Outcome, "a cancelled request is retried later, not dropped")
+}
+
+func TestOutcomeNames(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, []string{"accepted", "rate_limited", "retryable", "permanent"},
+		[]string{Accepted.String(), RateLimited.String(), Retryable.String(), Permanent.String()})
+}
