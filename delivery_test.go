@@ -2,6 +2,8 @@ package sentryexporter
 
 import (
 	"context"
+	"slices"
+	"sync/atomic"
 	"net/http"
 	"testing"
 	"time"
@@ -159,4 +161,50 @@ func TestDeliveryHonoursRateLimitDeadline(t *testing.T) {
 	assert.GreaterOrEqual(t, elapsed, time.Second, "the held transactions waited for the deadline")
 	assert.Len(t, srv.Transactions(), 6)
 	assert.Equal(t, 7, srv.Requests(), "one refused request, then each transaction once: none sent while limited")
+}
+
+func TestDeliveryGivesUpKnowinglyAndReportsIt(t *testing.T) {
+	t.Parallel()
+	// Transactions are limited for 60 s on the first answer; retries end after 2 s, so holding them
+	// is pointless: they are dropped now, counted, and reported to Sentry in a client report.
+	var limitedOnce atomic.Bool
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(func(r *sentrytest.Request) sentrytest.Fault {
+		if slices.Contains(r.ItemTypes, "transaction") && limitedOnce.CompareAndSwap(false, true) {
+			return sentrytest.RateLimited(60, "transaction")(r)
+		}
+		return sentrytest.Fault{}
+	}))
+	exp, tel := startExporter(t, srv, map[string]any{
+		"max_requests_in_flight": 1,
+		"retry_on_failure":       map[string]any{"initial_interval": "10ms", "max_elapsed_time": "2s"},
+	})
+	b := newTraceBuilder()
+	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /a", 0, 10)
+	b.span("svc", "a", "a2", "a1", ptrace.SpanKindClient, "child", 1, 9)
+	b.span("svc", "b", "b1", "", ptrace.SpanKindServer, "GET /b", 0, 10)
+	err := exp.ConsumeTraces(context.Background(), b.td)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing is left for exporterhelper to retry: %v", err)
+
+	// The next envelope (an error event, not limited) carries the report of the one transaction
+	// that Sentry never saw; the refused one Sentry counted itself.
+	e := newTraceBuilder()
+	s := e.span("svc", "c", "c1", "", ptrace.SpanKindServer, "GET /c", 0, 10)
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "E")
+	err = exp.ConsumeTraces(context.Background(), e.td)
+	require.Error(t, err, "c1's transaction is still limited and dropped")
+	require.Len(t, srv.Errors(), 1)
+
+	reports := srv.ClientReports()
+	require.Len(t, reports, 1)
+	assert.Equal(t, []sentrytest.DiscardedEvents{
+		{Reason: "ratelimit_backoff", Category: "span", Quantity: 1},
+		{Reason: "ratelimit_backoff", Category: "transaction", Quantity: 1},
+	}, reports[0].DiscardedEvents)
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "transaction"), attribute.String("reason", "ratelimit_backoff")),
+		Value:      3,
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }

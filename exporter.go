@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelsentry/sentryexporter/internal/clientreport"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
@@ -71,6 +72,9 @@ type project struct {
 	dsn       *sentry.Dsn
 	opts      transformOptions
 	transport *transport.Transport
+	// reports collects what the exporter dropped for this project; it rides along with the next
+	// envelope as a client report, so Sentry's stats show the loss.
+	reports clientreport.Recorder
 }
 
 func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
@@ -200,7 +204,7 @@ func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.
 	if len(events) == 0 {
 		return pushOutcome{}
 	}
-	return e.settle(td, len(events), e.sendAll(ctx, p, events))
+	return e.settle(p, td, len(events), e.sendAll(ctx, p, events), opts.now)
 }
 
 // routedBatch is the part of a batch that goes to one project.
@@ -314,7 +318,7 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 				if i >= len(events) {
 					return
 				}
-				buf, perWorker[w] = e.send(ctx, p.transport, events[i], buf, perWorker[w])
+				buf, perWorker[w] = e.send(ctx, p, events[i], buf, perWorker[w])
 			}
 		}()
 	}
@@ -329,7 +333,8 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, t *transport.Transport, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
+func (e *sentryExporter) send(ctx context.Context, p *project, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
+	t := p.transport
 	if ctx.Err() != nil {
 		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
@@ -346,8 +351,8 @@ func (e *sentryExporter) send(ctx context.Context, t *transport.Transport, ev se
 	}
 	if len(payload) > maxEventBytes {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, t, a, buf, out)
-			return e.send(ctx, t, b, buf, out)
+			buf, out = e.send(ctx, p, a, buf, out)
+			return e.send(ctx, p, b, buf, out)
 		}
 		return buf, append(out, delivery{event: ev, oversize: true, result: transport.Result{
 			Outcome: transport.Permanent,
@@ -358,15 +363,27 @@ func (e *sentryExporter) send(ctx context.Context, t *transport.Transport, ev se
 	if ev.category == ratelimit.CategoryError {
 		itemType = envelope.TypeEvent
 	}
+	now := time.Now()
+	items := [2]envelope.Item{{Type: itemType, Payload: payload}}
+	n := 1
+	report, haveReport := p.reports.Take(now)
+	if haveReport {
+		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
+		n = 2
+	}
 	buf = envelope.Append(buf[:0], envelope.Header{
 		EventID:    string(ev.event.EventID),
-		SentAt:     time.Now(),
+		SentAt:     now,
 		SDKName:    sdkName,
 		SDKVersion: Version,
 		Trace:      &ev.sampling,
-	}, envelope.Item{Type: itemType, Payload: payload})
+	}, items[:n]...)
 
 	res := t.Send(ctx, buf, ev.category)
+	if haveReport && res.Outcome != transport.Accepted {
+		// The report did not arrive either; keep its counts for the next envelope.
+		_ = p.reports.Restore(report)
+	}
 	if res.Sent {
 		e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))
 		e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
@@ -374,8 +391,8 @@ func (e *sentryExporter) send(ctx context.Context, t *transport.Transport, ev se
 	}
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, t, a, buf, out)
-			return e.send(ctx, t, b, buf, out)
+			buf, out = e.send(ctx, p, a, buf, out)
+			return e.send(ctx, p, b, buf, out)
 		}
 		return buf, append(out, delivery{event: ev, oversize: true, result: res})
 	}
@@ -446,7 +463,11 @@ func mergeOutcomes(outcomes []pushOutcome) pushOutcome {
 }
 
 // settle counts what was delivered and dropped and decides what exporterhelper retries.
-func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []delivery) pushOutcome {
+//
+// Data that exporterhelper would give up on anyway (retries off, or a rate limit that ends after
+// retry_on_failure.max_elapsed_time) is dropped here instead, so that it is counted, logged and
+// reported to Sentry in a client report (ratelimit_backoff, network_error, send_error).
+func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, deliveries []delivery, pushedAt pcommon.Timestamp) pushOutcome {
 	ctx := context.Background()
 	var (
 		retry       map[spanPosition]string
@@ -471,6 +492,8 @@ func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []deliv
 			reason := "rejected"
 			if d.oversize {
 				reason = "oversize"
+				// Sentry never saw it; Sentry counts what it rejected itself.
+				p.recordDiscard(clientreport.ReasonSendError, ev)
 			}
 			e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", reason)))
 			dropped++
@@ -478,6 +501,18 @@ func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []deliv
 				droppedErrs = append(droppedErrs, d.result.Err)
 			}
 		default:
+			if reason, giveUp := e.givesUp(d, pushedAt); giveUp {
+				if d.result.StatusCode != http.StatusTooManyRequests {
+					// Sentry counts what it refused with 429 itself; report only what it never saw.
+					p.recordDiscard(reason, ev)
+				}
+				e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", string(reason))))
+				dropped++
+				if len(droppedErrs) < 3 {
+					droppedErrs = append(droppedErrs, fmt.Errorf("retries would end before Sentry takes it: %w", d.result.Err))
+				}
+				continue
+			}
 			if retry == nil {
 				retry = make(map[spanPosition]string)
 			}
@@ -516,13 +551,43 @@ func (e *sentryExporter) settle(td ptrace.Traces, events int, deliveries []deliv
 	if throttled {
 		out.retryAt = retryAt
 	}
-	out.retry = subsetTraces(td, retry)
+	out.retry = subsetTraces(td, retry, pushedAt)
 	return out
 }
 
+// givesUp reports whether exporterhelper would drop this failed event without another try: retries
+// are off, or the rate limit ends after retry_on_failure.max_elapsed_time since the first attempt.
+func (e *sentryExporter) givesUp(d *delivery, pushedAt pcommon.Timestamp) (clientreport.Reason, bool) {
+	reason := clientreport.ReasonNetworkError
+	if d.result.Outcome == transport.RateLimited {
+		reason = clientreport.ReasonRateLimitBackoff
+	}
+	retry := e.cfg.BackOffConfig
+	if !retry.Enabled {
+		return reason, true
+	}
+	if d.result.Outcome != transport.RateLimited || retry.MaxElapsedTime <= 0 {
+		return reason, false
+	}
+	first := d.event.firstAttempt
+	if first == 0 {
+		first = pushedAt
+	}
+	return reason, d.result.RetryAt.After(first.AsTime().Add(retry.MaxElapsedTime))
+}
+
+// recordDiscard counts a dropped event for the next client report: a transaction with its spans.
+func (p *project) recordDiscard(reason clientreport.Reason, ev *sentryEvent) {
+	if ev.category == ratelimit.CategoryTransaction {
+		p.reports.RecordTransactions(reason, 1, len(ev.event.Spans))
+		return
+	}
+	p.reports.Record(reason, string(ev.category), 1)
+}
+
 // subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
-// still has to be sent.
-func subsetTraces(td ptrace.Traces, retry map[spanPosition]string) ptrace.Traces {
+// still has to be sent and when it was first sent.
+func subsetTraces(td ptrace.Traces, retry map[spanPosition]string, firstAttempt pcommon.Timestamp) ptrace.Traces {
 	out := ptrace.NewTraces()
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
@@ -558,6 +623,9 @@ func subsetTraces(td ptrace.Traces, retry map[spanPosition]string) ptrace.Traces
 					span.Attributes().Remove(resendAttribute)
 				} else {
 					span.Attributes().PutStr(resendAttribute, need)
+				}
+				if _, ok := span.Attributes().Get(firstAttemptAttribute); !ok {
+					span.Attributes().PutInt(firstAttemptAttribute, int64(firstAttempt))
 				}
 			}
 		}

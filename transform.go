@@ -28,13 +28,18 @@ const (
 // carry: Sentry's SDKs stop at 1000 and its backend limits segments to about as many.
 const maxSpansPerTransaction = 1000
 
-// resendAttribute marks a span in a batch that exporterhelper hands back for a retry after a partial
-// failure: "errors" when only its error events still need sending, "transaction" when only its
-// transaction does. It never reaches Sentry.
+// Markers on spans that exporterhelper hands back for a retry after a partial failure. They never
+// reach Sentry (every key with markerPrefix is left out of span data).
+//   - resendAttribute: "errors" when only the span's error events still need sending, "transaction"
+//     when only its transaction does.
+//   - firstAttemptAttribute: when the span was first sent (Unix nanoseconds), so the exporter knows
+//     when retry_on_failure.max_elapsed_time will give up on it.
 const (
-	resendAttribute   = "sentryexporter.resend"
-	resendErrors      = "errors"
-	resendTransaction = "transaction"
+	markerPrefix          = "sentryexporter."
+	resendAttribute       = markerPrefix + "resend"
+	firstAttemptAttribute = markerPrefix + "first_attempt"
+	resendErrors          = "errors"
+	resendTransaction     = "transaction"
 )
 
 // transformOptions are the parts of the configuration the transform needs.
@@ -58,6 +63,8 @@ type sentryEvent struct {
 	sampling envelope.SamplingContext
 	// spans are the batch positions of the spans this event carries (the span an error came from).
 	spans []spanPosition
+	// firstAttempt is when this event's root span was first sent; 0 on a first attempt.
+	firstAttempt pcommon.Timestamp
 }
 
 // spanPosition locates a span inside a ptrace.Traces.
@@ -82,6 +89,8 @@ type spanEntry struct {
 	// cycle marks a head whose parent chain loops back to itself: its parent link is dropped.
 	cycle  bool
 	resend string
+	// firstAttempt is when a retried span was first sent; 0 on a first attempt.
+	firstAttempt pcommon.Timestamp
 }
 
 // spanKey identifies a span within a batch: span ids are only unique within their trace.
@@ -155,6 +164,9 @@ func (b *batchTransform) collectSpans(td ptrace.Traces) {
 				}
 				if v, ok := span.Attributes().Get(resendAttribute); ok {
 					e.resend = v.Str()
+				}
+				if v, ok := span.Attributes().Get(firstAttemptAttribute); ok {
+					e.firstAttempt = pcommon.Timestamp(v.Int())
 				}
 				b.repairSpan(&e)
 				b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
@@ -376,10 +388,11 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 		positions = append(positions, b.entries[m].pos)
 	}
 	return sentryEvent{
-		event:    ev,
-		category: ratelimit.CategoryTransaction,
-		sampling: samplingContext(e.traceID, res, name, b.opts),
-		spans:    positions,
+		event:        ev,
+		category:     ratelimit.CategoryTransaction,
+		sampling:     samplingContext(e.traceID, res, name, b.opts),
+		spans:        positions,
+		firstAttempt: e.firstAttempt,
 	}
 }
 
@@ -410,7 +423,7 @@ func (b *batchTransform) buildSpan(e *spanEntry) *sentry.Span {
 // kind, scope, status message, trace state, links, events and dropped counts.
 func (b *batchTransform) spanData(e *spanEntry) map[string]any {
 	span := e.span
-	data := sanitize.Map(span.Attributes(), resendAttribute, &b.repairs)
+	data := sanitize.Map(span.Attributes(), markerPrefix, &b.repairs)
 	if data == nil {
 		data = make(map[string]any, 2)
 	}
@@ -739,10 +752,11 @@ func (b *batchTransform) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Ti
 		ev.Contexts["exception"] = sentry.Context{"stacktrace": parsed.Raw}
 	}
 	return sentryEvent{
-		event:    ev,
-		category: ratelimit.CategoryError,
-		sampling: samplingContext(e.traceID, res, headName, b.opts),
-		spans:    []spanPosition{e.pos},
+		event:        ev,
+		category:     ratelimit.CategoryError,
+		sampling:     samplingContext(e.traceID, res, headName, b.opts),
+		spans:        []spanPosition{e.pos},
+		firstAttempt: e.firstAttempt,
 	}
 }
 

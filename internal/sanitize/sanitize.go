@@ -154,19 +154,19 @@ func value(v pcommon.Value, counts *Counts, depth int) any {
 	}
 }
 
-// Map converts an attribute map, leaving out the key skip (an internal marker) and keeping at most
-// MaxMapEntries entries. It returns nil for an empty map.
-func Map(m pcommon.Map, skip string, counts *Counts) map[string]any {
+// Map converts an attribute map, leaving out keys that start with skipPrefix (internal markers; ""
+// skips nothing) and keeping at most MaxMapEntries entries. It returns nil for an empty map.
+func Map(m pcommon.Map, skipPrefix string, counts *Counts) map[string]any {
 	if m.Len() == 0 {
 		return nil
 	}
-	return mapValue(m, counts, 0, skip)
+	return mapValue(m, counts, 0, skipPrefix)
 }
 
-func mapValue(m pcommon.Map, counts *Counts, depth int, skip string) map[string]any {
+func mapValue(m pcommon.Map, counts *Counts, depth int, skipPrefix string) map[string]any {
 	out := make(map[string]any, min(m.Len(), MaxMapEntries))
 	m.Range(func(k string, v pcommon.Value) bool {
-		if k == skip {
+		if skipPrefix != "" && strings.HasPrefix(k, skipPrefix) {
 			return true
 		}
 		if len(out) >= MaxMapEntries {
