@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelsentry/sentryexporter/internal/workload"
+)
+
+// fakeCollector records the OTLP requests it receives and answers with a configurable response.
+type fakeCollector struct {
+	mu       sync.Mutex
+	requests []ptrace.Traces
+	headers  []http.Header
+	status   int
+	rejected int64
+}
+
+func (c *fakeCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req := ptraceotlp.NewExportRequest()
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || req.UnmarshalProto(body) != nil {
+		http.Error(w, "not an OTLP/HTTP protobuf traces request", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	c.requests = append(c.requests, req.Traces())
+	c.headers = append(c.headers, r.Header.Clone())
+	status, rejected := c.status, c.rejected
+	c.mu.Unlock()
+	if status != 0 {
+		http.Error(w, "memory limit reached", status)
+		return
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(rejected)
+		resp.PartialSuccess().SetErrorMessage("dropped by a test")
+	}
+	b, _ := resp.MarshalProto()
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(b)
+}
+
+func startCollector(t *testing.T, c *fakeCollector) string {
+	t.Helper()
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1/traces"
+}
+
+func TestRunSendsSmallWorkload(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{}
+	endpoint := startCollector(t, c)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-endpoint", endpoint, "-seed", "7", "-header", "X-Test: yes"}, &out))
+
+	want := workload.Small(7)
+	require.Len(t, c.requests, 1)
+	got := c.requests[0]
+	assert.Equal(t, want.SpanCount(), got.SpanCount())
+	wantBytes, gotBytes := workload.MarshalOTLP(want), workload.MarshalOTLP(got)
+	assert.Equal(t, wantBytes, gotBytes, "the collector must receive exactly the workload")
+	assert.Equal(t, "yes", c.headers[0].Get("X-Test"))
+
+	st := count(want)
+	assert.Positive(t, st.exceptions)
+	assert.Positive(t, st.traces)
+	assert.Equal(t, "sent to "+endpoint+": "+st.String()+"\n", out.String())
+}
+
+func TestRunSendsGeneratedBatches(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{}
+	endpoint := startCollector(t, c)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-endpoint", endpoint, "-traces", "30", "-batch-size", "100"}, &out))
+
+	batches, sum := workload.Generate(workload.Config{Seed: 1, Traces: 30, BatchSize: 100})
+	require.Len(t, c.requests, len(batches))
+	spans := 0
+	for _, td := range c.requests {
+		assert.LessOrEqual(t, td.SpanCount(), 100)
+		spans += td.SpanCount()
+	}
+	assert.Equal(t, sum.Spans, spans)
+	st := count(batches...)
+	assert.Equal(t, stats{requests: len(batches), spans: sum.Spans, traces: sum.Traces, exceptions: sum.Exceptions}, st)
+	assert.Contains(t, out.String(), st.String())
+}
+
+func TestRunReportsCollectorFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		collector *fakeCollector
+		wantErr   string
+	}{
+		{name: "refused status", collector: &fakeCollector{status: http.StatusServiceUnavailable}, wantErr: "503 Service Unavailable: memory limit reached"},
+		{name: "partial success", collector: &fakeCollector{rejected: 3}, wantErr: "rejected 3 of"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			endpoint := startCollector(t, tt.collector)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-endpoint", endpoint}, &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Empty(t, out.String(), "nothing may claim success")
+		})
+	}
+}
+
+func TestRunReportsWhatWasDeliveredBeforeAFailure(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{}
+	var calls int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n == 2 {
+			http.Error(w, "overloaded", http.StatusTooManyRequests)
+			return
+		}
+		c.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	err := run(context.Background(), []string{"-endpoint", srv.URL + "/v1/traces", "-traces", "30", "-batch-size", "100"}, io.Discard)
+	require.Error(t, err)
+	batches, _ := workload.Generate(workload.Config{Seed: 1, Traces: 30, BatchSize: 100})
+	assert.Contains(t, err.Error(), "batch 2 of "+strconv.Itoa(len(batches))+" ("+count(batches[0]).String()+" delivered before it)")
+}
+
+func TestFlagErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "remote host", args: []string{"-endpoint", "http://collector.example.com:4318/v1/traces"}, wantErr: `host "collector.example.com" is not a loopback address`},
+		{name: "remote ip", args: []string{"-endpoint", "http://10.0.0.5:4318/v1/traces"}, wantErr: "pass -allow-remote"},
+		{name: "unspecified ip", args: []string{"-endpoint", "http://0.0.0.0:4318/v1/traces"}, wantErr: "not a loopback address"},
+		{name: "grpc scheme", args: []string{"-endpoint", "grpc://127.0.0.1:4317"}, wantErr: "scheme must be http or https"},
+		{name: "no host", args: []string{"-endpoint", "http:///v1/traces"}, wantErr: "missing host"},
+		{name: "negative traces", args: []string{"-traces", "-1"}, wantErr: "-traces -1"},
+		{name: "zero batch", args: []string{"-batch-size", "0"}, wantErr: "-batch-size 0"},
+		{name: "zero timeout", args: []string{"-timeout", "0s"}, wantErr: "-timeout 0s"},
+		{name: "bad header", args: []string{"-header", "novalue"}, wantErr: `-header "novalue"`},
+		{name: "extra args", args: []string{"now"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := run(context.Background(), tt.args, io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestCheckEndpoint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		endpoint    string
+		allowRemote bool
+		ok          bool
+	}{
+		{endpoint: "http://127.0.0.1:4318/v1/traces", ok: true},
+		{endpoint: "http://localhost:4318/v1/traces", ok: true},
+		{endpoint: "http://[::1]:4318/v1/traces", ok: true},
+		{endpoint: "https://127.0.0.2/v1/traces", ok: true},
+		{endpoint: "http://otel.internal:4318/v1/traces", ok: false},
+		{endpoint: "http://otel.internal:4318/v1/traces", allowRemote: true, ok: true},
+		{endpoint: "ftp://127.0.0.1/v1/traces", allowRemote: true, ok: false},
+	}
+	for _, tt := range tests {
+		err := checkEndpoint(tt.endpoint, tt.allowRemote)
+		assert.Equal(t, tt.ok, err == nil, "%s allowRemote=%t: %v", tt.endpoint, tt.allowRemote, err)
+		if err != nil {
+			assert.True(t, strings.Contains(err.Error(), tt.endpoint), "error names the endpoint: %v", err)
+		}
+	}
+}

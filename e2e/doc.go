@@ -1,0 +1,9 @@
+// Package e2e is the end-to-end test of the exporter inside a real collector: it builds otelcol-sentry
+// with ocb from builder-config.yaml, runs it against the fake Sentry of internal/sentrytest and checks
+// what arrives. The tests carry the e2e build tag (they build and start processes):
+//
+//	make e2e    # go test -count=1 -tags e2e ./e2e/...
+//
+// The collector binary in .build/otelcol-sentry is reused while it is newer than every .go file, go.mod,
+// go.sum and builder-config.yaml of the repository, and rebuilt otherwise.
+package e2e
