@@ -2,9 +2,9 @@ package sentryexporter
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sync/atomic"
-	"net/http"
 	"testing"
 	"time"
 
