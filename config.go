@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelsentry/sentryexporter/internal/assembly"
 )
 
 // Config configures the Sentry exporter.
@@ -42,6 +44,10 @@ type Config struct {
 	// MaxRequestsInFlight bounds how many envelopes one batch sends at once. Sentry takes one
 	// event per request, so requests run in parallel over kept-alive connections.
 	MaxRequestsInFlight int `mapstructure:"max_requests_in_flight"`
+
+	// TraceAssembly holds spans per trace until the trace goes quiet, so that traces cut across
+	// batches still become one transaction per service entry.
+	TraceAssembly assembly.Config `mapstructure:"trace_assembly"`
 
 	// Routing sends each resource's data to the Sentry project named by one of its attributes.
 	Routing RoutingConfig `mapstructure:"routing"`

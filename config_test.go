@@ -45,6 +45,9 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, configcompression.TypeGzip, cfg.ClientConfig.Compression)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the sending queue is on by default")
 	assert.True(t, cfg.BackOffConfig.Enabled, "retries are on by default")
+	assert.True(t, cfg.TraceAssembly.Enabled, "trace assembly is on by default")
+	assert.Equal(t, 5*time.Second, cfg.TraceAssembly.Wait)
+	assert.Equal(t, "service.name", cfg.Routing.Attribute)
 
 	full, err := loadConfig(t, "config.yaml", "full")
 	require.NoError(t, err)
@@ -53,6 +56,12 @@ func TestLoadConfig(t *testing.T) {
 	assert.False(t, full.ExceptionsAsErrors)
 	assert.Equal(t, 4, full.MaxRequestsInFlight)
 	assert.Equal(t, 12*time.Second, full.TimeoutConfig.Timeout)
+	assert.True(t, full.TraceAssembly.Enabled)
+	assert.Equal(t, 2*time.Second, full.TraceAssembly.Wait)
+	assert.Equal(t, 20*time.Second, full.TraceAssembly.MaxWait)
+	assert.Equal(t, 50000, full.TraceAssembly.MaxSpans)
+	assert.Equal(t, "service.namespace", full.Routing.Attribute)
+	assert.Len(t, full.Routing.DSNs, 1)
 	assert.Equal(t, 3*time.Second, full.ClientConfig.Timeout)
 	assert.Equal(t, "http://127.0.0.1:3128", full.ClientConfig.ProxyURL)
 	assert.Equal(t, configcompression.TypeZstd, full.ClientConfig.Compression)
@@ -93,6 +102,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_routing_attribute.yaml", "routing.attribute: required when routing.dsns is set"},
 		{"bad_routing_dsn.yaml", "routing.dsns.checkout: missing the public key (the part before @)"},
 		{"bad_routing_drop_without_dsns.yaml", "routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped"},
+		{"bad_trace_assembly.yaml", "trace_assembly: trace_assembly.wait 0s: must be positive\ntrace_assembly.max_spans 0: must be positive"},
 		{"bad_nothing_to_send.yaml", "send_transactions and exceptions_as_errors are both false: the exporter would send nothing"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -113,6 +113,8 @@ func startExporterDSN(t *testing.T, dsn string, extra map[string]any) (exporter.
 			"initial_interval": "10ms", "max_interval": "50ms", "max_elapsed_time": "5s",
 		},
 		"http": map[string]any{"compression": "gzip"},
+		// Most tests look at one batch's transform and delivery; assembly has tests of its own.
+		"trace_assembly": map[string]any{"enabled": false},
 	}
 	for k, v := range extra {
 		values[k] = v

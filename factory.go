@@ -2,6 +2,7 @@ package sentryexporter
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -12,7 +13,9 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelsentry/sentryexporter/internal/assembly"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 )
 
@@ -49,6 +52,7 @@ func createDefaultConfig() component.Config {
 		SendTransactions:    true,
 		MaxRequestsInFlight: defaultRequestsInFlight,
 		Routing:             RoutingConfig{Attribute: "service.name"},
+		TraceAssembly:       assembly.DefaultConfig(),
 		ClientConfig:        client,
 		QueueConfig:         configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		BackOffConfig:       configretry.NewDefaultBackOffConfig(),
@@ -62,7 +66,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
+	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -70,4 +74,38 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+	if err != nil || !c.TraceAssembly.Enabled {
+		return sender, err
+	}
+	// Assembly runs before the sending queue, so the queue (persistent or not) holds whole traces
+	// and retries never regroup them; see docs/assembly.md.
+	return &assemblingExporter{
+		Traces:    sender,
+		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger),
+	}, nil
+}
+
+// assemblingExporter puts trace assembly in front of the exporterhelper pipeline.
+type assemblingExporter struct {
+	exporter.Traces
+	assembler *assembly.Assembler
+}
+
+// Start starts the sender first, so that assembled traces have somewhere to go.
+func (a *assemblingExporter) Start(ctx context.Context, host component.Host) error {
+	if err := a.Traces.Start(ctx, host); err != nil {
+		return err
+	}
+	return a.assembler.Start(ctx)
+}
+
+// ConsumeTraces hands the batch to assembly; it reaches the sender when its traces go quiet.
+func (a *assemblingExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	return a.assembler.ConsumeTraces(ctx, td)
+}
+
+// Shutdown emits everything assembly holds into the sender, then shuts the sender down, which
+// drains or persists its queue.
+func (a *assemblingExporter) Shutdown(ctx context.Context) error {
+	return errors.Join(a.assembler.Shutdown(ctx), a.Traces.Shutdown(ctx))
 }

@@ -1,0 +1,66 @@
+package assembly
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of Config, also the values the exporter's factory uses.
+const (
+	// DefaultWait is long enough to cover one batch processor timeout (200ms) plus an SDK export interval
+	// (5s by default), the usual gap between the first and the last export of one trace.
+	DefaultWait = 5 * time.Second
+	// DefaultMaxWait bounds how long a trace that never goes quiet (a long-running job, a stream) is held.
+	DefaultMaxWait = 30 * time.Second
+	// DefaultMaxSpans bounds memory: at roughly 1-2 KiB per span in pdata, 100k spans is 100-200 MiB.
+	DefaultMaxSpans = 100_000
+)
+
+// Errors returned by Config.Validate, so callers can tell them apart with errors.Is.
+var (
+	// ErrWaitNotPositive means trace_assembly.wait is zero or negative.
+	ErrWaitNotPositive = errors.New("must be positive")
+	// ErrMaxWaitShorterThanWait means trace_assembly.max_wait would end a hold before the quiet period could.
+	ErrMaxWaitShorterThanWait = errors.New("must not be shorter than trace_assembly.wait")
+	// ErrMaxSpansNotPositive means trace_assembly.max_spans leaves no room to hold anything.
+	ErrMaxSpansNotPositive = errors.New("must be positive")
+)
+
+// Config is the `trace_assembly` section of the exporter's configuration.
+type Config struct {
+	// Enabled turns assembly on. When off, the exporter hands each batch straight to the transform.
+	Enabled bool `mapstructure:"enabled"`
+	// Wait is the quiet period: a trace is emitted once no span of it arrived for Wait.
+	Wait time.Duration `mapstructure:"wait"`
+	// MaxWait caps how long one trace is held from its first span, for traces that never go quiet.
+	MaxWait time.Duration `mapstructure:"max_wait"`
+	// MaxSpans bounds the spans held. When exceeded, the oldest traces are emitted early, as they are;
+	// nothing is dropped.
+	MaxSpans int `mapstructure:"max_spans"`
+}
+
+// DefaultConfig returns assembly switched on with the default quiet period, cap and memory bound.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Wait: DefaultWait, MaxWait: DefaultMaxWait, MaxSpans: DefaultMaxSpans}
+}
+
+// Validate reports every bad setting at once, naming its configuration key. A disabled section is not
+// checked, so switching assembly off never makes a configuration invalid.
+func (c Config) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if c.Wait <= 0 {
+		errs = append(errs, fmt.Errorf("trace_assembly.wait %s: %w", c.Wait, ErrWaitNotPositive))
+	}
+	if c.MaxWait < c.Wait {
+		errs = append(errs, fmt.Errorf("trace_assembly.max_wait %s (trace_assembly.wait is %s): %w",
+			c.MaxWait, c.Wait, ErrMaxWaitShorterThanWait))
+	}
+	if c.MaxSpans <= 0 {
+		errs = append(errs, fmt.Errorf("trace_assembly.max_spans %d: %w", c.MaxSpans, ErrMaxSpansNotPositive))
+	}
+	return errors.Join(errs...)
+}
