@@ -222,12 +222,7 @@ func (e *sentryExporter) route(ctx context.Context, td ptrace.Traces) []routedBa
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		p := e.defaultProject
-		if v, ok := rs.Resource().Attributes().Get(e.cfg.Routing.Attribute); ok {
-			if routed, ok := e.routes[v.AsString()]; ok {
-				p = routed
-			}
-		}
+		p := e.projectFor(rs.Resource().Attributes())
 		if p == nil {
 			unrouted += spanCount(rs)
 			continue
@@ -244,6 +239,17 @@ func (e *sentryExporter) route(ctx context.Context, td ptrace.Traces) []routedBa
 		e.recordUnrouted(ctx, unrouted)
 	}
 	return parts
+}
+
+// projectFor is the project a resource's data goes to: its routing.attribute value's, else the
+// default (nil when unmatched data is dropped).
+func (e *sentryExporter) projectFor(resource pcommon.Map) *project {
+	if v, ok := resource.Get(e.cfg.Routing.Attribute); ok {
+		if routed, ok := e.routes[v.AsString()]; ok {
+			return routed
+		}
+	}
+	return e.defaultProject
 }
 
 func spanCount(rs ptrace.ResourceSpans) int {

@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -30,10 +31,83 @@ const (
 
 // NewFactory returns the factory of the "sentry" exporter.
 func NewFactory() exporter.Factory {
+	shared := &sharedExporters{byConfig: make(map[*Config]*sharedExporter)}
 	return exporter.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithTraces(shared.createTraces, metadata.TracesStability),
+		exporter.WithLogs(shared.createLogs, metadata.LogsStability),
+	)
+}
+
+// sharedExporters lets the traces and logs pipelines of one exporter configuration share one
+// sentryExporter, and with it one HTTP client and one set of rate limits per Sentry project: a 429
+// for logs must hold back logs sent by the other pipeline too.
+type sharedExporters struct {
+	mu       sync.Mutex
+	byConfig map[*Config]*sharedExporter
+}
+
+// sharedExporter counts the pipelines using one sentryExporter.
+type sharedExporter struct {
+	owner     *sharedExporters
+	cfg       *Config
+	exp       *sentryExporter
+	refs      int
+	startOnce sync.Once
+	startErr  error
+}
+
+func (s *sharedExporters) get(cfg *Config, set exporter.Settings) (*sharedExporter, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh, ok := s.byConfig[cfg]; ok {
+		sh.refs++
+		return sh, nil
+	}
+	exp, err := newSentryExporter(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	sh := &sharedExporter{owner: s, cfg: cfg, exp: exp, refs: 1}
+	s.byConfig[cfg] = sh
+	return sh, nil
+}
+
+// start starts the shared exporter once, whichever pipeline comes first.
+func (sh *sharedExporter) start(ctx context.Context, host component.Host) error {
+	sh.startOnce.Do(func() { sh.startErr = sh.exp.start(ctx, host) })
+	return sh.startErr
+}
+
+// shutdown shuts the exporter down when its last pipeline does.
+func (sh *sharedExporter) shutdown(ctx context.Context) error {
+	sh.owner.mu.Lock()
+	sh.refs--
+	last := sh.refs == 0
+	if last {
+		delete(sh.owner.byConfig, sh.cfg)
+	}
+	sh.owner.mu.Unlock()
+	if !last {
+		return nil
+	}
+	return sh.exp.shutdown(ctx)
+}
+
+func (s *sharedExporters) createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	sh, err := s.get(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, sh.exp.pushLogs,
+		exporterhelper.WithStart(sh.start),
+		exporterhelper.WithShutdown(sh.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
 	)
 }
 
@@ -60,15 +134,16 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp, err := newSentryExporter(c, set)
+	sh, err := s.get(c, set)
 	if err != nil {
 		return nil, err
 	}
+	exp := sh.exp
 	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
-		exporterhelper.WithStart(exp.start),
-		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithStart(sh.start),
+		exporterhelper.WithShutdown(sh.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.BackOffConfig),
