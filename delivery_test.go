@@ -3,7 +3,9 @@ package sentryexporter
 import (
 	"context"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +31,11 @@ func deliveryWorkload(t *testing.T, traces int) ([]ptrace.Traces, workload.Summa
 	if testing.Short() {
 		traces = min(traces, 40)
 	}
+	if v := os.Getenv("SENTRYEXPORTER_DELIVERY_TRACES"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "SENTRYEXPORTER_DELIVERY_TRACES")
+		traces = n
+	}
 	return workload.Generate(workload.Config{Seed: 7, Traces: traces, BatchSize: 512})
 }
 
@@ -51,13 +58,21 @@ func runDelivery(t *testing.T, srv *sentrytest.Server, batches []ptrace.Traces, 
 	for k, v := range extra {
 		values[k] = v
 	}
+	if os.Getenv("SENTRYEXPORTER_DELIVERY_TRACES") != "" {
+		// Measuring: the default pipeline, with trace assembly (shorter quiet period).
+		values["trace_assembly"] = map[string]any{"enabled": true, "wait": "200ms"}
+	}
 	exp, _ := startExporter(t, srv, values)
+	start := time.Now()
 	for _, b := range batches {
 		require.NoError(t, exp.ConsumeTraces(context.Background(), b))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	require.NoError(t, srv.WaitForSpans(ctx, want), "Sentry got %d of %d spans", srv.SpanCount(), want)
+	err := srv.WaitForSpans(ctx, want)
+	t.Logf("delivered %d of %d spans (%d unique) in %v with %d requests, %d faults injected",
+		srv.SpanCount(), want, len(srv.SpanIDs()), time.Since(start).Round(time.Millisecond), srv.Requests(), srv.Faults())
+	require.NoError(t, err, "Sentry got %d of %d spans", srv.SpanCount(), want)
 	return srv.SpanIDs()
 }
 
