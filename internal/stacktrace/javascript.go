@@ -138,6 +138,10 @@ func parseNodeFrame(t string) (sentry.Frame, bool) {
 	var f sentry.Frame
 	if rest, ok := strings.CutPrefix(t, "at "); ok {
 		rest = strings.TrimSpace(strings.TrimSuffix(rest, "{"))
+		// "at async file:line:col" is an anonymous async frame: the prefix is not part of the path.
+		if loc, ok := strings.CutPrefix(rest, "async "); ok && !strings.HasSuffix(loc, ")") {
+			rest = loc
+		}
 		var loc string
 		if strings.HasSuffix(rest, ")") {
 			open := strings.Index(rest, " (")

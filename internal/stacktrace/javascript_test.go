@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func nodeCases() []parseCase {
@@ -121,4 +122,16 @@ func TestParseNodeFrame(t *testing.T) {
 			checkFrame(t, tt.want, f, tt.line)
 		}
 	}
+}
+
+func TestParseNodeAnonymousAsyncFrame(t *testing.T) {
+	t.Parallel()
+	res := Parse("nodejs", "", "", "TypeError: boom\n    at async /app/src/routes/index.js:41:5\n    at handle (/app/src/server.js:10:3)\n")
+	require.Equal(t, FormatNodeJS, res.Format)
+	frames := res.Exceptions[len(res.Exceptions)-1].Stacktrace.Frames
+	require.Len(t, frames, 2)
+	newest := frames[len(frames)-1]
+	assert.Equal(t, "/app/src/routes/index.js", newest.AbsPath)
+	assert.Equal(t, 41, newest.Lineno)
+	assert.Equal(t, 5, newest.Colno)
 }
