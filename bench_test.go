@@ -1,0 +1,433 @@
+package sentryexporter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/eventjson"
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/workload"
+)
+
+// The benchmarks below run on one deterministic workload of about 100,000 spans in batches of 512, as
+// the batch processor cuts them, and report per-span figures so that runs of any length compare:
+//
+//	go test -run '^$' -bench 'Transform|Encode|Exporter|OTLPHTTP' -benchmem -benchtime 3x .
+//
+// docs/performance.md records the figures and what they mean.
+
+// benchTraces is the number of traces of the benchmark workload: about 100,000 spans.
+const benchTraces = 3000
+
+// benchOptions is a transform configured as the exporter is by default.
+var benchOptions = transformOptions{
+	environment:        "bench",
+	exceptionsAsErrors: true,
+	sendTransactions:   true,
+	publicKey:          "public",
+}
+
+// benchWorkload generates the workload; it is called before the timer starts.
+func benchWorkload(b *testing.B) ([]ptrace.Traces, int) {
+	b.Helper()
+	batches, sum := workload.Generate(workload.Config{Seed: 1, Traces: benchTraces, BatchSize: 512})
+	if sum.Spans == 0 {
+		b.Fatal("the workload is empty")
+	}
+	return batches, sum.Spans
+}
+
+// assembledBatchSpans is the size of the batches the trace assembler (internal/assembly) emits.
+const assembledBatchSpans = 8192
+
+// assembleBatches regroups the workload the way the trace assembler hands it to the exporter: every
+// trace whole, in one batch of up to assembledBatchSpans spans (a larger trace alone), one
+// ResourceSpans per distinct resource and one ScopeSpans per scope within it. It runs before the
+// timer, so it favours brevity over speed.
+func assembleBatches(batches []ptrace.Traces) []ptrace.Traces {
+	type located struct {
+		resource, scope string
+		rs              ptrace.ResourceSpans
+		ss              ptrace.ScopeSpans
+		span            ptrace.Span
+	}
+	var order []pcommon.TraceID
+	byTrace := map[pcommon.TraceID][]located{}
+	for _, td := range batches {
+		rss := td.ResourceSpans()
+		for ri := 0; ri < rss.Len(); ri++ {
+			rs := rss.At(ri)
+			rk := fmt.Sprint(rs.Resource().Attributes().AsRaw())
+			for si := 0; si < rs.ScopeSpans().Len(); si++ {
+				ss := rs.ScopeSpans().At(si)
+				sk := ss.Scope().Name() + "@" + ss.Scope().Version()
+				for pi := 0; pi < ss.Spans().Len(); pi++ {
+					span := ss.Spans().At(pi)
+					id := span.TraceID()
+					if _, seen := byTrace[id]; !seen {
+						order = append(order, id)
+					}
+					byTrace[id] = append(byTrace[id], located{rk, sk, rs, ss, span})
+				}
+			}
+		}
+	}
+	var out []ptrace.Traces
+	var cur ptrace.Traces
+	var resources map[string]ptrace.ResourceSpans
+	var scopes map[string]ptrace.ScopeSpans
+	n := 0
+	for _, id := range order {
+		spans := byTrace[id]
+		if n == 0 || n+len(spans) > assembledBatchSpans {
+			cur = ptrace.NewTraces()
+			out = append(out, cur)
+			resources = map[string]ptrace.ResourceSpans{}
+			scopes = map[string]ptrace.ScopeSpans{}
+			n = 0
+		}
+		for _, l := range spans {
+			rs, ok := resources[l.resource]
+			if !ok {
+				rs = cur.ResourceSpans().AppendEmpty()
+				l.rs.Resource().CopyTo(rs.Resource())
+				resources[l.resource] = rs
+			}
+			ss, ok := scopes[l.resource+"\x00"+l.scope]
+			if !ok {
+				ss = rs.ScopeSpans().AppendEmpty()
+				l.ss.Scope().CopyTo(ss.Scope())
+				scopes[l.resource+"\x00"+l.scope] = ss
+			}
+			l.span.CopyTo(ss.Spans().AppendEmpty())
+		}
+		n += len(spans)
+	}
+	return out
+}
+
+// workloadShapes are the two forms the exporter meets the workload in: as the batch processor cuts
+// it (traces in fragments) and as the trace assembler emits it (traces whole).
+func workloadShapes(b *testing.B) ([]struct {
+	name    string
+	batches []ptrace.Traces
+}, int) {
+	b.Helper()
+	batches, spans := benchWorkload(b)
+	return []struct {
+		name    string
+		batches []ptrace.Traces
+	}{{"batched", batches}, {"assembled", assembleBatches(batches)}}, spans
+}
+
+// perSpan measures what a benchmark loop allocates, in the whole process (a local server's work
+// included), and reports it per span along with the span throughput.
+type perSpan struct {
+	spans  int
+	before runtime.MemStats
+}
+
+// startPerSpan is called right before the benchmark loop; spans is the number of spans one
+// iteration handles.
+func startPerSpan(spans int) *perSpan {
+	m := &perSpan{spans: spans}
+	runtime.ReadMemStats(&m.before)
+	return m
+}
+
+// report is called right after the loop.
+func (m *perSpan) report(b *testing.B) {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	total := float64(m.spans) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "spans/s")
+	b.ReportMetric(float64(after.Mallocs-m.before.Mallocs)/total, "allocs/span")
+	b.ReportMetric(float64(after.TotalAlloc-m.before.TotalAlloc)/total, "B/span")
+}
+
+// BenchmarkTransform measures turning pdata into Sentry events, without encoding or I/O.
+func BenchmarkTransform(b *testing.B) {
+	shapes, spans := workloadShapes(b)
+	for _, shape := range shapes {
+		b.Run(shape.name, func(b *testing.B) {
+			b.ReportAllocs()
+			events := 0
+			m := startPerSpan(spans)
+			for b.Loop() {
+				events = 0
+				for _, td := range shape.batches {
+					evs, _ := transformTraces(td, benchOptions)
+					events += len(evs)
+				}
+			}
+			m.report(b)
+			b.ReportMetric(float64(events)/float64(spans), "events/span")
+		})
+	}
+}
+
+// BenchmarkEncode measures encoding the transform's events and framing them as envelopes: the
+// exporter's json.Marshal and eventjson, alone and together with the transform.
+func BenchmarkEncode(b *testing.B) {
+	shapes, spans := workloadShapes(b)
+	sentAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	frame := func(dst []byte, ev *sentryEvent, payload []byte) []byte {
+		itemType := envelope.TypeTransaction
+		if ev.category == ratelimit.CategoryError {
+			itemType = envelope.TypeEvent
+		}
+		return envelope.Append(dst, envelope.Header{
+			EventID: string(ev.event.EventID), SentAt: sentAt, SDKName: sdkName, SDKVersion: Version, Trace: &ev.sampling,
+		}, envelope.Item{Type: itemType, Payload: payload})
+	}
+	encodeJSON := func(b *testing.B, buf []byte, ev *sentryEvent) []byte {
+		payload, err := json.Marshal(ev.event)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return frame(buf[:0], ev, payload)
+	}
+	var enc eventjson.Encoder
+	var payload []byte
+	encodeEventJSON := func(_ *testing.B, buf []byte, ev *sentryEvent) []byte {
+		payload = enc.Append(payload[:0], ev.event)
+		return frame(buf[:0], ev, payload)
+	}
+	for _, shape := range shapes {
+		var events []sentryEvent
+		for _, td := range shape.batches {
+			evs, _ := transformTraces(td, benchOptions)
+			events = append(events, evs...)
+		}
+		for _, bc := range []struct {
+			name      string
+			transform bool
+			encode    func(*testing.B, []byte, *sentryEvent) []byte
+		}{
+			{"json.Marshal", false, encodeJSON},
+			{"eventjson", false, encodeEventJSON},
+			{"transform+json.Marshal", true, encodeJSON},
+			{"transform+eventjson", true, encodeEventJSON},
+		} {
+			b.Run(shape.name+"/"+bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				var buf []byte
+				size := 0
+				encodeAll := func(evs []sentryEvent) {
+					for i := range evs {
+						buf = bc.encode(b, buf, &evs[i])
+						size += len(buf)
+					}
+				}
+				m := startPerSpan(spans)
+				for b.Loop() {
+					size = 0
+					if !bc.transform {
+						encodeAll(events)
+						continue
+					}
+					for _, td := range shape.batches {
+						evs, _ := transformTraces(td, benchOptions)
+						encodeAll(evs)
+					}
+				}
+				m.report(b)
+				b.ReportMetric(float64(size)/float64(spans), "envelope-bytes/span")
+			})
+		}
+	}
+}
+
+// discardServer is a local HTTP endpoint that reads every request body, counts its bytes as they
+// came over the wire (compressed) and answers 200 with no body.
+type discardServer struct {
+	*httptest.Server
+	bytes    atomic.Int64
+	requests atomic.Int64
+}
+
+func newDiscardServer(b *testing.B) *discardServer {
+	b.Helper()
+	s := &discardServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		s.bytes.Add(n)
+		s.requests.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	b.Cleanup(s.Close)
+	return s
+}
+
+// runExporter runs, per iteration, an exporter's whole life: create, start, ConsumeTraces for every
+// batch, shut down. Shutdown is inside the loop because it is where trace assembly hands on what it
+// still holds; without it, held spans would go unmeasured. It reports throughput, allocations, wire
+// bytes and requests per span.
+func runExporter(b *testing.B, f exporter.Factory, cfg component.Config, srv *discardServer, batches []ptrace.Traces, spans int) {
+	b.Helper()
+	ctx := context.Background()
+	set := exportertest.NewNopSettings(f.Type())
+	b.ReportAllocs()
+	srv.bytes.Store(0)
+	srv.requests.Store(0)
+	m := startPerSpan(spans)
+	for b.Loop() {
+		exp, err := f.CreateTraces(ctx, set, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := exp.Start(ctx, componenttest.NewNopHost()); err != nil {
+			b.Fatal(err)
+		}
+		for _, td := range batches {
+			if err := exp.ConsumeTraces(ctx, td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := exp.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.report(b)
+	total := float64(spans) * float64(b.N)
+	b.ReportMetric(float64(srv.bytes.Load())/total, "wire-bytes/span")
+	b.ReportMetric(float64(srv.requests.Load())/total, "requests/span")
+}
+
+// BenchmarkExporter measures the whole exporter, built by its factory, into a local server: queue
+// off, retries off, default gzip compression and requests in flight. Three cases:
+//   - default: the default configuration, trace assembly on, fed the batches as the batch processor
+//     cuts them; this is what a collector runs;
+//   - batched: assembly off, same batches, so traces reach the transform in fragments;
+//   - assembled: assembly off, fed the batches as assembly would emit them (traces whole), which
+//     measures the transform, encoding and delivery of whole traces without assembly's own cost.
+func BenchmarkExporter(b *testing.B) {
+	shapes, spans := workloadShapes(b)
+	batched, assembled := shapes[0].batches, shapes[1].batches
+	for _, bc := range []struct {
+		name     string
+		assembly bool
+		batches  []ptrace.Traces
+	}{
+		{"default", true, batched},
+		{"batched", false, batched},
+		{"assembled", false, assembled},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := newDiscardServer(b)
+			f := NewFactory()
+			cfg := f.CreateDefaultConfig().(*Config)
+			cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			cfg.BackOffConfig.Enabled = false
+			cfg.TraceAssembly.Enabled = bc.assembly
+			require.NoError(b, cfg.Validate())
+			runExporter(b, f, cfg, srv, bc.batches, spans)
+		})
+	}
+}
+
+// BenchmarkOTLPHTTP is the yardstick: the core OTLP/HTTP exporter (protobuf, gzip) forwarding the
+// same batches, as the batch processor cuts them, into the same kind of server.
+func BenchmarkOTLPHTTP(b *testing.B) {
+	batches, spans := benchWorkload(b)
+	srv := newDiscardServer(b)
+	f := otlphttpexporter.NewFactory()
+	cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
+	cfg.ClientConfig.Endpoint = srv.URL
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	require.NoError(b, cfg.Validate())
+	runExporter(b, f, cfg, srv, batches, spans)
+}
+
+// TestEventJSONMatchesMarshal checks eventjson against json.Marshal on every event the transform
+// makes of the golden workload and of one batch of the benchmark workload, so the two encoders the
+// benchmarks compare write the same events.
+func TestEventJSONMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	batches, _ := workload.Generate(workload.Config{Seed: 1, Traces: 40, BatchSize: 512})
+	inputs := map[string]ptrace.Traces{"generated batch": batches[0]}
+	for seed := range int64(3) {
+		inputs["small seed "+strconv.FormatInt(seed, 10)] = workload.Small(seed)
+	}
+	for name, td := range inputs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			events, _ := transformTraces(td, benchOptions)
+			require.NotEmpty(t, events)
+			var enc eventjson.Encoder
+			for _, ev := range events {
+				want, err := json.Marshal(ev.event)
+				require.NoError(t, err)
+				got := enc.Append(nil, ev.event)
+				require.Equal(t, normalizeEventJSON(t, want), normalizeEventJSON(t, got), "event %s\nours: %s", ev.event.EventID, got)
+			}
+		})
+	}
+}
+
+// normalizeEventJSON decodes an event and removes what the two encoders write differently on
+// purpose: timestamps of the event, its spans and breadcrumbs become microseconds since the epoch (eventjson writes float seconds,
+// encoding/json RFC 3339), and sentry-go's empty "user" and "sdk" go.
+func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var ev map[string]any
+	require.NoError(t, dec.Decode(&ev), "%s", b)
+	for _, k := range []string{"user", "sdk"} {
+		if m, ok := ev[k].(map[string]any); ok && len(m) == 0 {
+			delete(ev, k)
+		}
+	}
+	times := func(m map[string]any) {
+		for _, k := range []string{"timestamp", "start_timestamp"} {
+			switch ts := m[k].(type) {
+			case string:
+				parsed, err := time.Parse(time.RFC3339Nano, ts)
+				require.NoError(t, err)
+				m[k] = parsed.UnixMicro()
+			case json.Number:
+				whole, frac, _ := strings.Cut(string(ts), ".")
+				sec, err := strconv.ParseInt(whole, 10, 64)
+				require.NoError(t, err)
+				micros, err := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+				require.NoError(t, err)
+				m[k] = sec*1_000_000 + micros
+			}
+		}
+	}
+	times(ev)
+	for _, list := range []string{"spans", "breadcrumbs"} {
+		items, _ := ev[list].([]any)
+		for _, item := range items {
+			times(item.(map[string]any))
+		}
+	}
+	return ev
+}
