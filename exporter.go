@@ -2,7 +2,6 @@ package sentryexporter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/otelsentry/sentryexporter/internal/clientreport"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
@@ -53,6 +53,8 @@ type sentryExporter struct {
 
 	// client is built in start and shared by every project's transport.
 	client *http.Client
+	// workers pools the sending goroutines' encoders and buffers across pushes.
+	workers sync.Pool
 
 	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
 	unroutedMu      sync.Mutex
@@ -118,6 +120,7 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	e.telemetry = tb
+	e.workers.New = func() any { return new(sendWorker) }
 	return e, nil
 }
 
@@ -318,13 +321,14 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf []byte
+			sw := e.workers.Get().(*sendWorker)
+			defer e.workers.Put(sw)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(events) {
 					return
 				}
-				buf, perWorker[w] = e.send(ctx, p, events[i], buf, perWorker[w])
+				perWorker[w] = e.send(ctx, p, sw, events[i], perWorker[w])
 			}
 		}()
 	}
@@ -336,31 +340,51 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 	return out
 }
 
+// sendWorker is what one sending goroutine reuses from event to event and push to push: the JSON
+// encoder and the payload and envelope buffers, so encoding allocates nothing per event.
+type sendWorker struct {
+	encoder  eventjson.Encoder
+	payload  []byte
+	envelope []byte
+}
+
+// maxRetainedBuffer is the largest buffer a worker keeps for the next event; a rare huge event's
+// buffer is left to the garbage collector instead of pinning a megabyte per worker.
+const maxRetainedBuffer = 256 << 10
+
+func (sw *sendWorker) trim() {
+	if cap(sw.payload) > maxRetainedBuffer {
+		sw.payload = nil
+	}
+	if cap(sw.envelope) > maxRetainedBuffer {
+		sw.envelope = nil
+	}
+}
+
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, p *project, ev sentryEvent, buf []byte, out []delivery) ([]byte, []delivery) {
+func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev sentryEvent, out []delivery) []delivery {
 	t := p.transport
 	if ctx.Err() != nil {
-		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
+		return append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
 	if until, limited := t.Limits().Until(ev.category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
-		return buf, append(out, delivery{event: ev, result: transport.Result{
+		return append(out, delivery{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
 			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
 		}})
 	}
-	payload, err := json.Marshal(ev.event)
-	if err != nil {
-		return buf, append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Permanent, Err: fmt.Errorf("encoding event: %w", err)}})
-	}
+	defer sw.trim()
+	sw.payload = sw.encoder.Append(sw.payload[:0], ev.event)
+	payload := sw.payload
 	if len(payload) > maxEventBytes {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, p, a, buf, out)
-			return e.send(ctx, p, b, buf, out)
+			out = e.send(ctx, p, sw, a, out)
+			return e.send(ctx, p, sw, b, out)
 		}
-		return buf, append(out, delivery{event: ev, oversize: true, result: transport.Result{
+		return append(out, delivery{event: ev, oversize: true, result: transport.Result{
 			Outcome: transport.Permanent,
 			Err:     fmt.Errorf("event of %d bytes exceeds Sentry's %d byte limit", len(payload), maxEventBytes),
 		}})
@@ -377,7 +401,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, ev sentryEvent, b
 		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
 		n = 2
 	}
-	buf = envelope.Append(buf[:0], envelope.Header{
+	sw.envelope = envelope.Append(sw.envelope[:0], envelope.Header{
 		EventID:    string(ev.event.EventID),
 		SentAt:     now,
 		SDKName:    sdkName,
@@ -385,7 +409,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, ev sentryEvent, b
 		Trace:      &ev.sampling,
 	}, items[:n]...)
 
-	res := t.Send(ctx, buf, ev.category)
+	res := t.Send(ctx, sw.envelope, ev.category)
 	if haveReport && res.Outcome != transport.Accepted {
 		// The report did not arrive either; keep its counts for the next envelope.
 		_ = p.reports.Restore(report)
@@ -397,12 +421,12 @@ func (e *sentryExporter) send(ctx context.Context, p *project, ev sentryEvent, b
 	}
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
 		if a, b, ok := splitTransaction(ev); ok {
-			buf, out = e.send(ctx, p, a, buf, out)
-			return e.send(ctx, p, b, buf, out)
+			out = e.send(ctx, p, sw, a, out)
+			return e.send(ctx, p, sw, b, out)
 		}
-		return buf, append(out, delivery{event: ev, oversize: true, result: res})
+		return append(out, delivery{event: ev, oversize: true, result: res})
 	}
-	return buf, append(out, delivery{event: ev, result: res})
+	return append(out, delivery{event: ev, result: res})
 }
 
 // pushOutcome is what exporterhelper must hear about one push (or one project's part of it).

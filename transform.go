@@ -383,8 +383,10 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 	}
 	positions := make([]spanPosition, 0, len(group)+1)
 	positions = append(positions, e.pos)
-	for _, m := range group {
-		ev.Spans = append(ev.Spans, b.buildSpan(&b.entries[m]))
+	spans := make([]sentry.Span, len(group)) // one allocation for all child spans
+	for i, m := range group {
+		b.fillSpan(&spans[i], &b.entries[m])
+		ev.Spans = append(ev.Spans, &spans[i])
 		positions = append(positions, b.entries[m].pos)
 	}
 	return sentryEvent{
@@ -401,32 +403,33 @@ const maxOp = 128
 
 // buildSpan maps one OTel span to a Sentry span.
 func (b *batchTransform) buildSpan(e *spanEntry) *sentry.Span {
+	s := new(sentry.Span)
+	b.fillSpan(s, e)
+	return s
+}
+
+// fillSpan maps one OTel span into s, a zero Sentry span.
+func (b *batchTransform) fillSpan(s *sentry.Span, e *spanEntry) {
 	span := e.span
 	desc := semconv.Describe(span.Name(), span.Kind(), span.Attributes())
-	s := &sentry.Span{
-		TraceID:     sentry.TraceID(e.traceID),
-		SpanID:      sentry.SpanID(e.spanID),
-		Op:          sanitize.String(desc.Op, maxOp, &b.repairs),
-		Description: sanitize.String(desc.Description, sanitize.MaxStringBytes, &b.repairs),
-		Status:      semconv.Status(span.Status().Code(), span.Attributes()),
-		StartTime:   e.start.AsTime(),
-		EndTime:     e.end.AsTime(),
-		Data:        b.spanData(e),
-	}
+	s.TraceID = sentry.TraceID(e.traceID)
+	s.SpanID = sentry.SpanID(e.spanID)
+	s.Op = sanitize.String(desc.Op, maxOp, &b.repairs)
+	s.Description = sanitize.String(desc.Description, sanitize.MaxStringBytes, &b.repairs)
+	s.Status = semconv.Status(span.Status().Code(), span.Attributes())
+	s.StartTime = e.start.AsTime()
+	s.EndTime = e.end.AsTime()
+	s.Data = b.spanData(e)
 	if !e.parentID.IsEmpty() && !e.cycle {
 		s.ParentSpanID = sentry.SpanID(e.parentID)
 	}
-	return s
 }
 
 // spanData is the span's attributes with their types, plus the OTel facts Sentry has no field for:
 // kind, scope, status message, trace state, links, events and dropped counts.
 func (b *batchTransform) spanData(e *spanEntry) map[string]any {
 	span := e.span
-	data := sanitize.Map(span.Attributes(), markerPrefix, &b.repairs)
-	if data == nil {
-		data = make(map[string]any, 2)
-	}
+	data := sanitize.MapWithRoom(span.Attributes(), markerPrefix, 1, &b.repairs)
 	data["otel.kind"] = spanKindName(span.Kind())
 	if msg := span.Status().Message(); msg != "" {
 		data["otel.status_message"] = sanitize.String(msg, sanitize.MaxStringBytes, &b.repairs)
