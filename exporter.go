@@ -142,13 +142,22 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 	if e.cfg.InsecureSkipVerify {
 		clientCfg.TLS.InsecureSkipVerify = true
 	}
+	// The transport compresses bodies itself with pooled encoders; confighttp's wrapper would
+	// allocate a fresh encoder and copy buffer per request, and Sentry sends one request per event.
+	compression := transport.Compression(clientCfg.Compression)
+	if compression == "none" {
+		compression = transport.CompressionNone
+	}
+	clientCfg.Compression = ""
 	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), e.settings)
 	if err != nil {
 		return fmt.Errorf("building the HTTP client from http: %w", err)
 	}
 	e.client = client
 	for _, p := range e.projects() {
-		p.transport = transport.New(client, p.dsn, sdkName+"/"+Version, time.Now)
+		if p.transport, err = transport.New(client, p.dsn, sdkName+"/"+Version, compression, time.Now); err != nil {
+			return fmt.Errorf("http.compression: %w", err)
+		}
 	}
 	return nil
 }

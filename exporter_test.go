@@ -208,3 +208,20 @@ func TestExporterGroupsMultiServiceTracesIntoTransactions(t *testing.T) {
 		assert.Equal(t, "public", env.Header.Trace.PublicKey)
 	}
 }
+
+func TestExporterCompressionsSentryDecodes(t *testing.T) {
+	t.Parallel()
+	for _, compression := range []string{"gzip", "deflate", "zstd", "none"} {
+		t.Run(compression, func(t *testing.T) {
+			t.Parallel()
+			srv := sentrytest.NewTest(t)
+			exp, _ := startExporter(t, srv, map[string]any{"http": map[string]any{"compression": compression}})
+			b := newTraceBuilder()
+			b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+			b.span("svc", "a", "a2", "a1", ptrace.SpanKindClient, "call", 1, 9)
+			require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+			require.Len(t, srv.Transactions(), 1)
+			assert.Len(t, srv.Transactions()[0].Spans, 1)
+		})
+	}
+}

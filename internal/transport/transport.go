@@ -61,7 +61,7 @@ type Result struct {
 	Err error
 	// Sent reports whether a request was made (a known rate limit skips it).
 	Sent bool
-	// BytesSent counts the request body bytes before transport compression.
+	// BytesSent counts the request body bytes as sent (after compression).
 	BytesSent int
 	// Duration is the time from request to answer.
 	Duration time.Duration
@@ -75,24 +75,31 @@ type Transport struct {
 	userAgent string
 	limits    *ratelimit.Limits
 	now       func() time.Time
+	// compressor is nil when bodies go uncompressed.
+	compressor *compressor
 }
 
-// New returns a Transport that posts to dsn's envelope endpoint with client. userAgent names this
-// exporter and its version (it also goes into the sentry_client auth field). now is the clock used for
-// rate-limit deadlines (time.Now in production).
-func New(client *http.Client, dsn *sentry.Dsn, userAgent string, now func() time.Time) *Transport {
+// New returns a Transport that posts to dsn's envelope endpoint with client, compressing bodies with
+// compression. userAgent names this exporter and its version (it also goes into the sentry_client
+// auth field). now is the clock used for rate-limit deadlines (time.Now in production).
+func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Compression, now func() time.Time) (*Transport, error) {
+	cp, err := newCompressor(compression)
+	if err != nil {
+		return nil, err
+	}
 	auth := "Sentry sentry_version=7, sentry_client=" + userAgent + ", sentry_key=" + dsn.GetPublicKey()
 	if secret := dsn.GetSecretKey(); secret != "" {
 		auth += ", sentry_secret=" + secret
 	}
 	return &Transport{
-		client:    client,
-		url:       dsn.GetAPIURL().String(),
-		auth:      auth,
-		userAgent: userAgent,
-		limits:    ratelimit.New(now),
-		now:       now,
-	}
+		client:     client,
+		url:        dsn.GetAPIURL().String(),
+		auth:       auth,
+		userAgent:  userAgent,
+		limits:     ratelimit.New(now),
+		now:        now,
+		compressor: cp,
+	}, nil
 }
 
 // Limits exposes the rate limits learnt from Sentry's answers, so the caller can hold data of a
@@ -112,9 +119,23 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 			Err:     fmt.Errorf("category %q rate limited by Sentry until %s", category, until.UTC().Format(time.RFC3339)),
 		}
 	}
+	// The request body gets a slice of its own: net/http may still read it after Do returns (when
+	// Sentry answers before the body is written), while the caller reuses its buffer at once.
+	if t.compressor != nil {
+		compressed, err := t.compressor.compress(make([]byte, 0, len(body)/4+256), body)
+		if err != nil {
+			return Result{Outcome: Permanent, Err: err}
+		}
+		body = compressed
+	} else {
+		body = bytes.Clone(body)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return Result{Outcome: Permanent, Err: fmt.Errorf("building request: %w", err)}
+	}
+	if t.compressor != nil {
+		req.Header.Set("Content-Encoding", string(t.compressor.encoding))
 	}
 	req.Header.Set("Content-Type", envelope.ContentType)
 	req.Header.Set("X-Sentry-Auth", t.auth)

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,7 +29,9 @@ func newTestTransport(t *testing.T, h http.HandlerFunc, dsnFmt string) (*Transpo
 	require.NoError(t, err)
 	client := srv.Client()
 	t.Cleanup(client.CloseIdleConnections)
-	return New(client, dsn, "sentryexporter-test/1.0", time.Now), srv
+	tr, err := New(client, dsn, "sentryexporter-test/1.0", CompressionNone, time.Now)
+	require.NoError(t, err)
+	return tr, srv
 }
 
 func TestSendRequestShape(t *testing.T) {
@@ -133,4 +139,62 @@ func TestOutcomeNames(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, []string{"accepted", "rate_limited", "retryable", "permanent"},
 		[]string{Accepted.String(), RateLimited.String(), Retryable.String(), Permanent.String()})
+}
+
+func TestSendCompressesBodies(t *testing.T) {
+	t.Parallel()
+	body := []byte(strings.Repeat(`{"type":"transaction","spans":[]}`+"\n", 200))
+	for _, c := range []Compression{CompressionGzip, CompressionDeflate, CompressionZstd} {
+		t.Run(string(c), func(t *testing.T) {
+			t.Parallel()
+			var gotEncoding string
+			var got []byte
+			var wire int
+			_, srv := newTestTransport(t, func(_ http.ResponseWriter, r *http.Request) {
+				gotEncoding = r.Header.Get("Content-Encoding")
+				raw, _ := io.ReadAll(r.Body)
+				wire = len(raw)
+				got = decode(t, gotEncoding, raw)
+			}, "http://pub@HOST/1")
+			dsn, err := sentry.NewDsn("http://pub@" + srv.Listener.Addr().String() + "/1")
+			require.NoError(t, err)
+			compressed, err := New(srv.Client(), dsn, "t/1", c, time.Now)
+			require.NoError(t, err)
+			for range 3 { // pooled encoders are reset between bodies
+				res := compressed.Send(context.Background(), body, ratelimit.CategoryTransaction)
+				require.Equal(t, Accepted, res.Outcome, "%v", res.Err)
+				assert.Equal(t, string(c), gotEncoding)
+				assert.Equal(t, body, got)
+				assert.Equal(t, wire, res.BytesSent, "bytes sent are wire bytes")
+				assert.Less(t, wire, len(body)/5)
+			}
+		})
+	}
+	_, err := New(http.DefaultClient, nil, "t/1", "snappy", time.Now)
+	assert.EqualError(t, err, `compression "snappy" is not accepted by Sentry`)
+}
+
+func decode(t *testing.T, encoding string, raw []byte) []byte {
+	t.Helper()
+	var r io.Reader
+	var err error
+	switch encoding {
+	case "gzip":
+		r, err = gzip.NewReader(bytes.NewReader(raw))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(raw))
+	case "zstd":
+		var d *zstd.Decoder
+		d, err = zstd.NewReader(bytes.NewReader(raw))
+		if err == nil {
+			defer d.Close()
+			r = d
+		}
+	default:
+		return raw
+	}
+	require.NoError(t, err)
+	out, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return out
 }
