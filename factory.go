@@ -144,7 +144,9 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
 		exporterhelper.WithStart(sh.start),
 		exporterhelper.WithShutdown(sh.shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// With assembly, spans are moved out of the batch into their traces: the collector then
+		// gives this exporter its own copy only when another consumer shares the pipeline.
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: c.TraceAssembly.Enabled}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
@@ -156,7 +158,7 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	// and retries never regroup them; see docs/assembly.md.
 	return &assemblingExporter{
 		Traces:    sender,
-		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger),
+		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger, assembly.WithOwnedInput()),
 	}, nil
 }
 

@@ -43,6 +43,8 @@ type Assembler struct {
 	logger *zap.Logger
 	seed   maphash.Seed
 	tick   time.Duration
+	// ownsInput says batches are the Assembler's own to take spans out of (WithOwnedInput).
+	ownsInput bool
 	// now, base and batchCap are fields so tests can drive time and batch size.
 	now      func() time.Time
 	base     time.Time
@@ -85,7 +87,7 @@ type outBatch struct {
 
 // New returns an Assembler that hands assembled traces to next. next is called without the assembler's
 // lock held and may block. tel may be nil (no metrics); logger may be nil (no logs).
-func New(cfg Config, next func(context.Context, ptrace.Traces) error, tel *metadata.TelemetryBuilder, logger *zap.Logger) *Assembler {
+func New(cfg Config, next func(context.Context, ptrace.Traces) error, tel *metadata.TelemetryBuilder, logger *zap.Logger, opts ...Option) *Assembler {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -115,6 +117,9 @@ func New(cfg Config, next func(context.Context, ptrace.Traces) error, tel *metad
 		recent:   newRecentTraces(min(max(cfg.MaxSpans, minRecent), maxRecent)),
 	}
 	a.base = a.now()
+	for _, o := range opts {
+		o(a)
+	}
 	return a
 }
 
@@ -155,8 +160,19 @@ func (a *Assembler) run(ctx context.Context, done chan<- struct{}) {
 	}
 }
 
-// ConsumeTraces takes a copy of td's spans (td itself is shared with other consumers and never
-// modified) and holds them until their trace goes quiet. When the spans held exceed max_spans, the
+// Option changes how an Assembler works.
+type Option func(*Assembler)
+
+// WithOwnedInput tells the Assembler that the batches it is given are its own (the exporter
+// declares that it mutates data, so the collector hands it a private copy when the pipeline has
+// other consumers): spans are then moved into their traces instead of deep-copied, which saves
+// most of assembly's allocations.
+func WithOwnedInput() Option {
+	return func(a *Assembler) { a.ownsInput = true }
+}
+
+// ConsumeTraces takes td's spans (a copy, unless the input is owned: then they are moved and td is
+// left with empty spans) and holds them until their trace goes quiet. When the spans held exceed max_spans, the
 // oldest traces are handed on at once. It returns an error, refusing td, only when it is shut down or
 // when the exporter keeps refusing traces and max_spans is reached, so memory stays bounded.
 func (a *Assembler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
@@ -298,7 +314,11 @@ func (a *Assembler) cut(td ptrace.Traces, n int) ([]*heldTrace, []localGroup) {
 				if g.spans.Len() == 0 {
 					g.spans.EnsureCapacity(g.count)
 				}
-				spans.At(pi).CopyTo(g.spans.AppendEmpty())
+				if a.ownsInput {
+					spans.At(pi).MoveTo(g.spans.AppendEmpty())
+				} else {
+					spans.At(pi).CopyTo(g.spans.AppendEmpty())
+				}
 			}
 		}
 	}

@@ -676,3 +676,44 @@ func TestEmptyBatchIsIgnored(t *testing.T) {
 	require.NoError(t, h.a.Shutdown(context.Background()))
 	assert.Zero(t, h.sink.calls)
 }
+
+func TestOwnedInputMovesSpans(t *testing.T) {
+	t.Parallel()
+	batches, summary := workload.Generate(workload.Config{Seed: 5, Traces: 40, BatchSize: 256})
+	var got []ptrace.Traces
+	var mu sync.Mutex
+	a := New(Config{Enabled: true, Wait: time.Hour, MaxWait: time.Hour, MaxSpans: 1 << 20}, func(_ context.Context, td ptrace.Traces) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, td)
+		return nil
+	}, nil, nil, WithOwnedInput())
+	for _, b := range batches {
+		require.NoError(t, a.ConsumeTraces(context.Background(), b))
+		// The spans were moved out: what is left behind is empty.
+		for i := 0; i < b.ResourceSpans().Len(); i++ {
+			spans := b.ResourceSpans().At(i).ScopeSpans().At(0).Spans()
+			if spans.Len() > 0 {
+				assert.True(t, spans.At(0).TraceID().IsEmpty(), "span left in place")
+			}
+		}
+	}
+	require.NoError(t, a.Shutdown(context.Background()))
+	seen := map[pcommon.SpanID]int{}
+	for _, td := range got {
+		rss := td.ResourceSpans()
+		for i := 0; i < rss.Len(); i++ {
+			sss := rss.At(i).ScopeSpans()
+			for j := 0; j < sss.Len(); j++ {
+				spans := sss.At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
+					seen[spans.At(k).SpanID()]++
+				}
+			}
+		}
+	}
+	assert.Len(t, seen, summary.Spans)
+	for _, id := range summary.SpanIDs {
+		assert.Equal(t, 1, seen[id])
+	}
+}
