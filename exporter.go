@@ -555,12 +555,13 @@ func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, delive
 			if retry == nil {
 				retry = make(map[spanPosition]string)
 			}
-			need := resendTransaction
+			owed := resendTransaction
 			if ev.category == ratelimit.CategoryError {
-				need = resendErrors
+				owed = resendErrors
 			}
 			for _, p := range ev.spans {
-				if have, ok := retry[p]; ok && have != need {
+				need := owed
+				if have, ok := retry[p]; ok && have != owed {
 					need = "" // both the transaction and the errors of this span
 				}
 				retry[p] = need
