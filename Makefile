@@ -30,7 +30,7 @@ generate:
 
 ## lint: golangci-lint, installed as a Go tool in internal/tools.
 lint:
-	$(GO) tool $(TOOLS) golangci-lint run ./...
+	$(GO) tool -modfile=internal/tools/lint/go.mod golangci-lint run ./...
 
 ## fmt: formats every Go file.
 fmt:
