@@ -353,15 +353,6 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 	e := &b.entries[h]
 	res := &b.resources[e.resource]
 	root := b.buildSpan(e)
-	trace := sentry.TraceContext{
-		TraceID:      root.TraceID,
-		SpanID:       root.SpanID,
-		ParentSpanID: root.ParentSpanID,
-		Op:           root.Op,
-		Description:  root.Description,
-		Status:       root.Status,
-		Data:         root.Data,
-	}
 	ev := &sentry.Event{
 		EventID:         eventID(e.traceID[:], e.spanID[:], 0),
 		Type:            "transaction",
@@ -369,7 +360,7 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 		TransactionInfo: &sentry.TransactionInfo{Source: name.Source},
 		StartTime:       root.StartTime,
 		Timestamp:       root.EndTime,
-		Contexts:        map[string]sentry.Context{"trace": trace.Map()},
+		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root)},
 		Environment:     res.environment,
 		Release:         res.release,
 		Platform:        res.platform,
@@ -396,6 +387,19 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 		spans:        positions,
 		firstAttempt: e.firstAttempt,
 	}
+}
+
+// traceContextOf is contexts.trace for a transaction rooted at span s.
+func traceContextOf(s *sentry.Span) sentry.Context {
+	return sentry.TraceContext{
+		TraceID:      s.TraceID,
+		SpanID:       s.SpanID,
+		ParentSpanID: s.ParentSpanID,
+		Op:           s.Op,
+		Description:  s.Description,
+		Status:       s.Status,
+		Data:         s.Data,
+	}.Map()
 }
 
 // maxOp is Sentry's limit on a span operation.
@@ -801,15 +805,6 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	first.spans = ev.spans[:1+half]
 
 	root := spans[half]
-	trace := sentry.TraceContext{
-		TraceID:      root.TraceID,
-		SpanID:       root.SpanID,
-		ParentSpanID: root.ParentSpanID,
-		Op:           root.Op,
-		Description:  root.Description,
-		Status:       root.Status,
-		Data:         root.Data,
-	}
 	second := ev
 	secondEvent := *ev.event
 	secondEvent.EventID = eventID(root.TraceID[:], root.SpanID[:], 0)
@@ -820,7 +815,7 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	for k, v := range ev.event.Contexts {
 		secondEvent.Contexts[k] = v
 	}
-	secondEvent.Contexts["trace"] = trace.Map()
+	secondEvent.Contexts["trace"] = traceContextOf(root)
 	second.event = &secondEvent
 	second.spans = ev.spans[1+half:]
 	return first, second, true

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelsentry/sentryexporter/internal/envelope"
 )
 
 // The encoder below is append-style: every function takes the output buffer and returns it extended, so one
@@ -32,52 +34,13 @@ func appendString(dst []byte, s string, limit int) ([]byte, bool) {
 		s = s[:cutIndex(s, limit-len(ellipsis))]
 		truncated = true
 	}
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
+	dst = envelope.AppendString(dst, s)
 	if truncated {
-		dst = append(dst, ellipsis...)
+		// The ellipsis goes inside the closing quote; it needs no escaping.
+		dst = append(dst[:len(dst)-1], ellipsis...)
+		dst = append(dst, '"')
 	}
-	return append(dst, '"'), truncated
+	return dst, truncated
 }
 
 // appendBytesString is appendString for text held in a scratch buffer. The string view is only read while b
