@@ -225,3 +225,46 @@ func TestExporterCompressionsSentryDecodes(t *testing.T) {
 		})
 	}
 }
+
+// TestExceptionInBatchWithoutRootBecomesLinkedIssue: the old exporter lost exceptions whose batch had
+// no root span. Here the issue arrives with environment and release, linked by trace and span id to
+// the transaction that holds its span.
+func TestExceptionInBatchWithoutRootBecomesLinkedIssue(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t)
+	exp, _ := startExporter(t, srv, nil)
+	b := newTraceBuilder()
+	// The root (e100) was exported in an earlier batch; this batch holds only its descendants.
+	b.span("checkout", "e1", "e101", "e100", ptrace.SpanKindInternal, "charge card", 10, 80)
+	failing := b.span("checkout", "e1", "e102", "e101", ptrace.SpanKindClient, "POST", 20, 70)
+	ev := failing.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.SetTimestamp(failing.EndTimestamp())
+	ev.Attributes().PutStr("exception.type", "java.net.SocketTimeoutException")
+	ev.Attributes().PutStr("exception.message", "Read timed out")
+	ev.Attributes().PutStr("exception.stacktrace", "java.net.SocketTimeoutException: Read timed out\n"+
+		"\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:168)\n"+
+		"\tat com.shop.payments.StripeClient.charge(StripeClient.java:57)\n")
+	require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+
+	require.Len(t, srv.Errors(), 1)
+	issue := srv.Errors()[0]
+	assert.Equal(t, "production", issue.Environment)
+	assert.Equal(t, "checkout@1.4.2", issue.Release)
+	require.Len(t, issue.Exception.Values, 1)
+	exc := issue.Exception.Values[0]
+	assert.Equal(t, "java.net.SocketTimeoutException", exc.Type)
+	require.NotNil(t, exc.Stacktrace)
+	require.Len(t, exc.Stacktrace.Frames, 2)
+	assert.Equal(t, "charge", exc.Stacktrace.Frames[0].Function, "frames oldest first")
+	assert.Equal(t, "read", exc.Stacktrace.Frames[1].Function, "the throw site last")
+
+	require.Len(t, srv.Transactions(), 1)
+	tx := srv.Transactions()[0]
+	trace := issue.Contexts.Trace
+	require.NotNil(t, trace)
+	assert.Equal(t, tx.Trace().TraceID, trace.TraceID, "the issue links to the trace")
+	assert.Equal(t, hexID("e102", 8), trace.SpanID, "and to the span that raised it")
+	assert.Equal(t, []string{hexID("e102", 8)}, []string{tx.Spans[0].SpanID}, "which the transaction holds")
+	assert.Equal(t, tx.Transaction, issue.Transaction)
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -334,4 +335,12 @@ func TestTransformationDocCoversEveryKey(t *testing.T) {
 	for _, k := range keys {
 		assert.Contains(t, string(doc), k[1], "docs/transformation.md does not mention %s", k[1])
 	}
+}
+
+// TestTransformGoldenSDKs covers what Node.js, Java, Python, Go and .NET services emit, with current
+// and legacy semantic conventions: HTTP server and client, databases, messaging, gRPC, exceptions in
+// each runtime's stack trace format, links and remote parents (workload.Small).
+func TestTransformGoldenSDKs(t *testing.T) {
+	t.Parallel()
+	checkGolden(t, "sdks", workload.Small(1))
 }
