@@ -100,7 +100,7 @@ const maxEnvironmentLength = 64
 func (cfg *Config) Validate() error {
 	var errs []error
 	routed := len(cfg.Routing.DSNs) > 0
-	if !(routed && cfg.Routing.DropUnmatched && cfg.DSN == "") {
+	if !routed || !cfg.Routing.DropUnmatched || cfg.DSN != "" {
 		// dsn may be left out only when every resource is routed and the rest dropped.
 		if _, err := parseDSN("dsn", string(cfg.DSN)); err != nil {
 			errs = append(errs, err)

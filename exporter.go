@@ -12,6 +12,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -148,14 +149,16 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 	if compression == "none" {
 		compression = transport.CompressionNone
 	}
+	level := int(clientCfg.CompressionParams.Level)
 	clientCfg.Compression = ""
+	clientCfg.CompressionParams = configcompression.CompressionParams{}
 	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), e.settings)
 	if err != nil {
 		return fmt.Errorf("building the HTTP client from http: %w", err)
 	}
 	e.client = client
 	for _, p := range e.projects() {
-		if p.transport, err = transport.New(client, p.dsn, sdkName+"/"+Version, compression, time.Now); err != nil {
+		if p.transport, err = transport.New(client, p.dsn, sdkName+"/"+Version, compression, level, time.Now); err != nil {
 			return fmt.Errorf("http.compression: %w", err)
 		}
 	}

@@ -110,7 +110,7 @@ type recorder struct {
 func (r *recorder) printf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.stdout, format, args...)
+	_, _ = fmt.Fprintf(r.stdout, format, args...)
 }
 
 // jsonLine is one line of the -out file: an accepted envelope with readable payloads.

@@ -60,7 +60,7 @@ func postEnvelope(t *testing.T, url, key, body string) int {
 	req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_client=test/1, sentry_key="+key)
 	res, err := (&http.Client{Transport: tr}).Do(req)
 	require.NoError(t, err)
-	res.Body.Close()
+	require.NoError(t, res.Body.Close())
 	return res.StatusCode
 }
 

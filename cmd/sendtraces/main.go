@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("batch %d of %d (%s delivered before it): %w", i+1, len(batches), count(batches[:i]...), err)
 		}
 	}
-	fmt.Fprintf(stdout, "sent to %s: %s\n", opts.endpoint, count(batches...))
+	_, _ = fmt.Fprintf(stdout, "sent to %s: %s\n", opts.endpoint, count(batches...))
 	return nil
 }
 
@@ -192,7 +192,7 @@ func send(ctx context.Context, client *http.Client, endpoint string, header http
 	if err != nil {
 		return fmt.Errorf("posting to %q: %w", endpoint, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return fmt.Errorf("reading the answer of %q: %w", endpoint, err)

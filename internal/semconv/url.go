@@ -68,10 +68,3 @@ func urlPath(raw string) string {
 	return ""
 }
 
-// stripQuery cuts a path (such as the legacy http.target) at its query or fragment.
-func stripQuery(s string) string {
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		return s[:i]
-	}
-	return s
-}

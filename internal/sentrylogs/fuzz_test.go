@@ -18,7 +18,7 @@ func FuzzConvert(f *testing.F) {
 	f.Add("", "", int32(0), "", "", int64(0), 0.0, []byte{}, uint8(1), uint8(1))
 	f.Add("a\xffb\u2028\x00", "warning", int32(25), "k\xfe", "\xc3", int64(math.MinInt64), math.NaN(), []byte{1, 2}, uint8(150), uint8(2))
 	f.Add("{\"json\":true}", "CRITICAL", int32(-7), "sentry.environment", "x", int64(-1), math.Inf(1), make([]byte, 16), uint8(101), uint8(3))
-	f.Add("body", "err", int32(17), "service.name", "", int64(7), -0.0, []byte("0123456789abcdef"), uint8(2), uint8(4))
+	f.Add("body", "err", int32(17), "service.name", "", int64(7), math.Copysign(0, -1), []byte("0123456789abcdef"), uint8(2), uint8(4))
 	f.Add("\"\\/", "Trace2", int32(1), "event.name", "\u2029", int64(1<<53), 1e-300, []byte{0xff}, uint8(0), uint8(5))
 	f.Fuzz(func(t *testing.T, body, sevText string, sevNum int32, key, value string, n int64, d float64, id []byte, records, shape uint8) {
 		ld := plog.NewLogs()

@@ -125,7 +125,7 @@ func post(t testing.TB, c *http.Client, url string, body []byte, hdr map[string]
 	if err != nil {
 		return response{}, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		return response{}, err

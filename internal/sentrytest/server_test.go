@@ -322,7 +322,7 @@ func TestRejections(t *testing.T) {
 				require.NoError(t, err)
 				r, err := newClient(t).Do(req)
 				require.NoError(t, err)
-				r.Body.Close()
+				require.NoError(t, r.Body.Close())
 				res = response{status: r.StatusCode, header: r.Header}
 			} else {
 				var err error

@@ -50,8 +50,8 @@ func isInApp(format string, f *sentry.Frame) bool {
 		}
 		return !isGoStdlib(f.Module)
 	case FormatNodeJS:
-		return !(containsAny(path, "node_modules") || strings.HasPrefix(path, "node:") ||
-			strings.HasPrefix(path, "internal/") || f.Lineno == 0)
+		return !containsAny(path, "node_modules") && !strings.HasPrefix(path, "node:") &&
+			!strings.HasPrefix(path, "internal/") && f.Lineno != 0
 	case FormatDotNet:
 		return !(f.Module == "System" || hasAnyPrefix(f.Module, []string{"System.", "Microsoft.", "Newtonsoft.", "Grpc."}))
 	case FormatRuby:

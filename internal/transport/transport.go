@@ -82,8 +82,10 @@ type Transport struct {
 // New returns a Transport that posts to dsn's envelope endpoint with client, compressing bodies with
 // compression. userAgent names this exporter and its version (it also goes into the sentry_client
 // auth field). now is the clock used for rate-limit deadlines (time.Now in production).
-func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Compression, now func() time.Time) (*Transport, error) {
-	cp, err := newCompressor(compression)
+//
+// level is the compression level (0: DefaultLevel); gzip and deflate take 1 to 9, zstd 1 to 22.
+func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Compression, level int, now func() time.Time) (*Transport, error) {
+	cp, err := newCompressor(compression, level)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +152,7 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 		res.Err = fmt.Errorf("sending envelope: %w", stripURL(err))
 		return res
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	res.StatusCode = resp.StatusCode
 	t.limits.Update(resp.StatusCode, resp.Header)
 

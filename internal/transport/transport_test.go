@@ -29,7 +29,7 @@ func newTestTransport(t *testing.T, h http.HandlerFunc, dsnFmt string) (*Transpo
 	require.NoError(t, err)
 	client := srv.Client()
 	t.Cleanup(client.CloseIdleConnections)
-	tr, err := New(client, dsn, "sentryexporter-test/1.0", CompressionNone, time.Now)
+	tr, err := New(client, dsn, "sentryexporter-test/1.0", CompressionNone, 0, time.Now)
 	require.NoError(t, err)
 	return tr, srv
 }
@@ -158,7 +158,7 @@ func TestSendCompressesBodies(t *testing.T) {
 			}, "http://pub@HOST/1")
 			dsn, err := sentry.NewDsn("http://pub@" + srv.Listener.Addr().String() + "/1")
 			require.NoError(t, err)
-			compressed, err := New(srv.Client(), dsn, "t/1", c, time.Now)
+			compressed, err := New(srv.Client(), dsn, "t/1", c, 0, time.Now)
 			require.NoError(t, err)
 			for range 3 { // pooled encoders are reset between bodies
 				res := compressed.Send(context.Background(), body, ratelimit.CategoryTransaction)
@@ -170,7 +170,7 @@ func TestSendCompressesBodies(t *testing.T) {
 			}
 		})
 	}
-	_, err := New(http.DefaultClient, nil, "t/1", "snappy", time.Now)
+	_, err := New(http.DefaultClient, nil, "t/1", "snappy", 0, time.Now)
 	assert.EqualError(t, err, `compression "snappy" is not accepted by Sentry`)
 }
 
