@@ -39,8 +39,9 @@ type pooledWriter struct {
 }
 
 // DefaultLevel is the compression level used when none is configured: the fastest. Envelopes are
-// small and many, so CPU per request matters more than the last bytes: on this exporter's workload
-// gzip level 1 costs about half the CPU of level 6 for about 10% more bytes (docs/performance.md).
+// small and many, so CPU per request matters more than the last bytes: on the golden events
+// (BenchmarkCompress) gzip level 1 takes 19.4 µs a body against 26.4 µs at level 6, for 27.1% of
+// the input instead of 23.9%. zstd level 1 takes 11.7 µs for 26.6%.
 const DefaultLevel = 1
 
 func newCompressor(c Compression, level int) (*compressor, error) {
