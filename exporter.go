@@ -215,11 +215,13 @@ func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.
 	opts := p.opts
 	opts.now = pcommon.NewTimestampFromTime(time.Now())
 	events, repairs := transformTraces(td, opts)
-	e.recordRepairs(ctx, &repairs)
 	if len(events) == 0 {
+		e.recordRepairs(ctx, &repairs)
 		return pushOutcome{}
 	}
-	return e.settle(p, td, len(events), e.sendAll(ctx, p, events), opts.now)
+	deliveries := e.sendAll(ctx, p, events, &repairs)
+	e.recordRepairs(ctx, &repairs)
+	return e.settle(p, td, len(events), deliveries, opts.now)
 }
 
 // routedBatch is the part of a batch that goes to one project.
@@ -323,18 +325,26 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 	e.logger.Warn("Repaired span data Sentry would have rejected (counts since the last such message)", fields...)
 }
 
-// sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once.
-func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent) []delivery {
+// sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once, and counts the
+// values repaired while encoding them in repairs.
+func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent, repairs *sanitize.Counts) []delivery {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
 	perWorker := make([][]delivery, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var repairsMu sync.Mutex
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sw := e.workers.Get().(*sendWorker)
 			defer e.workers.Put(sw)
+			defer func() {
+				repairsMu.Lock()
+				repairs.Merge(&sw.repairs)
+				repairsMu.Unlock()
+				sw.repairs = sanitize.Counts{}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(events) {
@@ -358,6 +368,8 @@ type sendWorker struct {
 	encoder  eventjson.Encoder
 	payload  []byte
 	envelope []byte
+	// repairs counts values repaired while encoding, until sendAll collects them.
+	repairs sanitize.Counts
 }
 
 // maxRetainedBuffer is the largest buffer a worker keeps for the next event; a rare huge event's
@@ -389,7 +401,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		}})
 	}
 	defer sw.trim()
-	sw.payload = sw.encoder.Append(sw.payload[:0], ev.event)
+	sw.payload = encodeEvent(&sw.encoder, sw.payload[:0], &ev, &sw.repairs)
 	payload := sw.payload
 	if len(payload) > maxEventBytes {
 		if a, b, ok := splitTransaction(ev); ok {

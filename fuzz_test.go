@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
 	"github.com/otelsentry/sentryexporter/internal/workload"
@@ -35,13 +36,11 @@ func FuzzTransform(f *testing.F) {
 		if err != nil {
 			return
 		}
-		events, _ := transformTraces(td, opts)
+		events, repairs := transformTraces(td, opts)
 		spans := 0
-		for _, ev := range events {
-			payload, err := json.Marshal(ev.event)
-			if err != nil {
-				t.Fatalf("event does not encode: %v", err)
-			}
+		var enc eventjson.Encoder
+		for i, ev := range events {
+			payload := encodeEvent(&enc, nil, &events[i], &repairs)
 			if !json.Valid(payload) {
 				t.Fatalf("invalid JSON: %s", payload)
 			}

@@ -12,19 +12,20 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
 )
 
-// encodeAndValidate marshals every event as the exporter does and checks each transaction against
-// Relay's rules; it returns the decoded transactions.
-func encodeAndValidate(t *testing.T, events []sentryEvent) []sentrytest.Transaction {
+// encodeAndValidate encodes every event as the exporter does, counting value repairs in repairs,
+// and checks each transaction against Relay's rules; it returns the decoded transactions.
+func encodeAndValidate(t *testing.T, events []sentryEvent, repairs *sanitize.Counts) []sentrytest.Transaction {
 	t.Helper()
 	var out []sentrytest.Transaction
-	for _, ev := range events {
-		payload, err := json.Marshal(ev.event)
-		require.NoError(t, err)
+	var enc eventjson.Encoder
+	for i, ev := range events {
+		payload := encodeEvent(&enc, nil, &events[i], repairs)
 		if ev.category != ratelimit.CategoryTransaction {
 			continue
 		}
@@ -196,8 +197,8 @@ func TestTransformRepairsWhatSentryWouldReject(t *testing.T) {
 			opts := testOptions
 			opts.now = pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 			events, repairs := transformTraces(b.td, opts)
+			txs := encodeAndValidate(t, events, &repairs)
 			assert.Positive(t, repairs[tc.kind], "the repair is counted as %s", tc.kind)
-			txs := encodeAndValidate(t, events)
 			require.NotEmpty(t, txs)
 			good := txs[0]
 			assert.Equal(t, "GET /good", good.Transaction, "the good transaction survives")

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/semconv"
@@ -65,6 +66,9 @@ type sentryEvent struct {
 	spans []spanPosition
 	// firstAttempt is when this event's root span was first sent; 0 on a first attempt.
 	firstAttempt pcommon.Timestamp
+	// dataSpans are the spans whose data encodeEvent writes, aligned with spans: the root first
+	// (contexts.trace.data), then event.Spans in order. nil for error events.
+	dataSpans []ptrace.Span
 }
 
 // spanPosition locates a span inside a ptrace.Traces.
@@ -374,11 +378,14 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 	}
 	positions := make([]spanPosition, 0, len(group)+1)
 	positions = append(positions, e.pos)
+	dataSpans := make([]ptrace.Span, 0, len(group)+1)
+	dataSpans = append(dataSpans, e.span)
 	spans := make([]sentry.Span, len(group)) // one allocation for all child spans
 	for i, m := range group {
 		b.fillSpan(&spans[i], &b.entries[m])
 		ev.Spans = append(ev.Spans, &spans[i])
 		positions = append(positions, b.entries[m].pos)
+		dataSpans = append(dataSpans, b.entries[m].span)
 	}
 	return sentryEvent{
 		event:        ev,
@@ -386,20 +393,23 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 		sampling:     samplingContext(e.traceID, res, name, b.opts),
 		spans:        positions,
 		firstAttempt: e.firstAttempt,
+		dataSpans:    dataSpans,
 	}
 }
 
-// traceContextOf is contexts.trace for a transaction rooted at span s.
+// traceContextOf is contexts.trace for a transaction rooted at span s; its data is the root's,
+// written by encodeEvent.
 func traceContextOf(s *sentry.Span) sentry.Context {
-	return sentry.TraceContext{
+	ctx := sentry.TraceContext{
 		TraceID:      s.TraceID,
 		SpanID:       s.SpanID,
 		ParentSpanID: s.ParentSpanID,
 		Op:           s.Op,
 		Description:  s.Description,
 		Status:       s.Status,
-		Data:         s.Data,
 	}.Map()
+	ctx["data"] = eventjson.RootSpanData
+	return ctx
 }
 
 // maxOp is Sentry's limit on a span operation.
@@ -423,63 +433,113 @@ func (b *batchTransform) fillSpan(s *sentry.Span, e *spanEntry) {
 	s.Status = semconv.Status(span.Status().Code(), span.Attributes())
 	s.StartTime = e.start.AsTime()
 	s.EndTime = e.end.AsTime()
-	s.Data = b.spanData(e)
 	if !e.parentID.IsEmpty() && !e.cycle {
 		s.ParentSpanID = sentry.SpanID(e.parentID)
 	}
 }
 
-// spanData is the span's attributes with their types, plus the OTel facts Sentry has no field for:
-// kind, scope, status message, trace state, links, events and dropped counts.
-func (b *batchTransform) spanData(e *spanEntry) map[string]any {
-	span := e.span
-	data := sanitize.MapWithRoom(span.Attributes(), markerPrefix, 1, &b.repairs)
-	data["otel.kind"] = spanKindName(span.Kind())
+// appendSpanData writes span's data object: its attributes with their types kept, plus the OTel
+// facts Sentry has no field for (kind, status message, trace state, links, events, dropped counts).
+// It writes straight from pdata while the event is encoded, so the transform builds no map per span;
+// repairs of values (sanitize's rules) are counted in counts.
+func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byte {
+	dst = append(dst, `{"otel.kind":`...)
+	dst = envelope.AppendString(dst, spanKindName(span.Kind()))
 	if msg := span.Status().Message(); msg != "" {
-		data["otel.status_message"] = sanitize.String(msg, sanitize.MaxStringBytes, &b.repairs)
+		dst = append(dst, `,"otel.status_message":`...)
+		dst = envelope.AppendString(dst, sanitize.String(msg, sanitize.MaxStringBytes, counts))
 	}
 	if ts := span.TraceState().AsRaw(); ts != "" {
-		data["otel.trace_state"] = sanitize.String(ts, sanitize.MaxStringBytes, &b.repairs)
+		dst = append(dst, `,"otel.trace_state":`...)
+		dst = envelope.AppendString(dst, sanitize.String(ts, sanitize.MaxStringBytes, counts))
 	}
-	if n := span.DroppedAttributesCount(); n > 0 {
-		data["otel.dropped_attributes_count"] = int64(n)
-	}
-	if n := span.DroppedEventsCount(); n > 0 {
-		data["otel.dropped_events_count"] = int64(n)
-	}
-	if n := span.DroppedLinksCount(); n > 0 {
-		data["otel.dropped_links_count"] = int64(n)
+	for _, c := range [...]struct {
+		key string
+		n   uint32
+	}{
+		{`,"otel.dropped_attributes_count":`, span.DroppedAttributesCount()},
+		{`,"otel.dropped_events_count":`, span.DroppedEventsCount()},
+		{`,"otel.dropped_links_count":`, span.DroppedLinksCount()},
+	} {
+		if c.n > 0 {
+			dst = append(dst, c.key...)
+			dst = strconv.AppendUint(dst, uint64(c.n), 10)
+		}
 	}
 	if links := span.Links(); links.Len() > 0 {
-		out := make([]any, 0, min(links.Len(), sanitize.MaxArrayItems))
+		dst = append(dst, `,"otel.links":[`...)
 		for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
 			l := links.At(i)
-			link := map[string]any{"trace_id": l.TraceID().String(), "span_id": l.SpanID().String()}
-			if attrs := sanitize.Map(l.Attributes(), "", &b.repairs); attrs != nil {
-				link["attributes"] = attrs
+			if i > 0 {
+				dst = append(dst, ',')
 			}
-			out = append(out, link)
+			traceID, spanID := l.TraceID(), l.SpanID()
+			dst = append(dst, `{"trace_id":"`...)
+			dst = hex.AppendEncode(dst, traceID[:])
+			dst = append(dst, `","span_id":"`...)
+			dst = hex.AppendEncode(dst, spanID[:])
+			dst = append(dst, '"')
+			if l.Attributes().Len() > 0 {
+				dst = append(dst, `,"attributes":{`...)
+				dst, _ = eventjson.AppendAttributes(dst, l.Attributes(), "", nil, true, counts)
+				dst = append(dst, '}')
+			}
+			dst = append(dst, '}')
 		}
-		data["otel.links"] = out
+		dst = append(dst, ']')
 	}
 	if events := span.Events(); events.Len() > 0 {
-		var out []any
-		for i := 0; i < events.Len() && len(out) < sanitize.MaxArrayItems; i++ {
+		written := 0
+		for i := 0; i < events.Len() && written < sanitize.MaxArrayItems; i++ {
 			ev := events.At(i)
 			if ev.Name() == exceptionEventName {
 				continue // exceptions become error events of their own
 			}
-			item := map[string]any{"name": sanitize.String(ev.Name(), 256, &b.repairs), "timestamp": float64(ev.Timestamp()) / 1e9}
-			if attrs := sanitize.Map(ev.Attributes(), "", &b.repairs); attrs != nil {
-				item["attributes"] = attrs
+			if written == 0 {
+				dst = append(dst, `,"otel.events":[`...)
+			} else {
+				dst = append(dst, ',')
 			}
-			out = append(out, item)
+			written++
+			dst = append(dst, `{"name":`...)
+			dst = envelope.AppendString(dst, sanitize.String(ev.Name(), 256, counts))
+			dst = append(dst, `,"timestamp":`...)
+			dst = eventjson.AppendFloat(dst, float64(ev.Timestamp())/1e9, 64)
+			if ev.Attributes().Len() > 0 {
+				dst = append(dst, `,"attributes":{`...)
+				dst, _ = eventjson.AppendAttributes(dst, ev.Attributes(), "", nil, true, counts)
+				dst = append(dst, '}')
+			}
+			dst = append(dst, '}')
 		}
-		if out != nil {
-			data["otel.events"] = out
+		if written > 0 {
+			dst = append(dst, ']')
 		}
 	}
-	return data
+	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), markerPrefix, isOTelDataKey, false, counts)
+	return append(dst, '}')
+}
+
+// isOTelDataKey reports whether an attribute would collide with a key appendSpanData writes itself;
+// such an attribute is left out rather than written twice.
+func isOTelDataKey(k string) bool {
+	switch k {
+	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.links", "otel.events",
+		"otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count":
+		return true
+	}
+	return false
+}
+
+// encodeEvent writes ev's payload JSON to dst, span data included (appendSpanData); repairs made
+// to values while writing are counted in counts.
+func encodeEvent(enc *eventjson.Encoder, dst []byte, ev *sentryEvent, counts *sanitize.Counts) []byte {
+	if len(ev.dataSpans) == 0 {
+		return enc.Append(dst, ev.event)
+	}
+	return enc.AppendWithData(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
+		return appendSpanData(dst, ev.dataSpans[int(i)+1], counts)
+	})
 }
 
 // spanKindName is the OTel name of a span kind, as Sentry's OTel integration shows it.
@@ -803,6 +863,7 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	firstEvent.Spans = spans[:half]
 	first.event = &firstEvent
 	first.spans = ev.spans[:1+half]
+	first.dataSpans = ev.dataSpans[:1+half]
 
 	root := spans[half]
 	second := ev
@@ -818,5 +879,6 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	secondEvent.Contexts["trace"] = traceContextOf(root)
 	second.event = &secondEvent
 	second.spans = ev.spans[1+half:]
+	second.dataSpans = ev.dataSpans[1+half:]
 	return first, second, true
 }

@@ -74,10 +74,28 @@ type strPair struct {
 // Append writes ev as Sentry event JSON to dst and returns the extended slice. A nil event is
 // written as null.
 func (e *Encoder) Append(dst []byte, ev *sentry.Event) []byte {
+	return e.AppendWithData(dst, ev, nil)
+}
+
+// SpanData stands, in an event, for span data that a DataWriter writes straight from its source
+// (OTel attributes) while the event is encoded, so the transform need not build a map per span.
+// As a value in a context (contexts.trace.data) it names the span the DataWriter is asked for; a
+// span with no Data of its own gets its data from the DataWriter with its index in Spans.
+type SpanData int
+
+// RootSpanData is the SpanData of a transaction's own root span, whose data is contexts.trace.data.
+const RootSpanData SpanData = -1
+
+// DataWriter appends the JSON object holding the data of span i (RootSpanData for the root, else
+// the index in the event's Spans).
+type DataWriter func(dst []byte, i SpanData) []byte
+
+// AppendWithData is Append with span data taken from data (see SpanData); data may be nil.
+func (e *Encoder) AppendWithData(dst []byte, ev *sentry.Event, data DataWriter) []byte {
 	if ev == nil {
 		return append(dst, "null"...)
 	}
-	w := writer{enc: e, dst: dst}
+	w := writer{enc: e, dst: dst, data: data}
 	w.event(ev)
 	return w.dst
 }
@@ -87,6 +105,8 @@ type writer struct {
 	enc   *Encoder
 	dst   []byte
 	first bool
+	// data writes span data held outside the event; nil when all data is in the event.
+	data DataWriter
 }
 
 func (w *writer) open() {
@@ -195,7 +215,7 @@ func (w *writer) event(ev *sentry.Event) {
 			if i > 0 {
 				w.dst = append(w.dst, ',')
 			}
-			w.span(s)
+			w.span(s, i)
 		}
 		w.dst = append(w.dst, ']')
 	}
@@ -419,7 +439,7 @@ func (w *writer) mechanism(m *sentry.Mechanism) {
 	w.close()
 }
 
-func (w *writer) span(s *sentry.Span) {
+func (w *writer) span(s *sentry.Span, i int) {
 	if s == nil {
 		w.dst = append(w.dst, "null"...)
 		return
@@ -447,9 +467,13 @@ func (w *writer) span(s *sentry.Span) {
 		w.key("tags")
 		w.stringMap(s.Tags)
 	}
-	if len(s.Data) > 0 {
+	switch {
+	case len(s.Data) > 0:
 		w.key("data")
 		w.anyMap(s.Data, 0)
+	case w.data != nil:
+		w.key("data")
+		w.dst = w.data(w.dst, SpanData(i))
 	}
 	w.close()
 }
@@ -552,6 +576,12 @@ func (w *writer) value(v any, depth int) {
 	switch x := v.(type) {
 	case nil:
 		w.dst = append(w.dst, "null"...)
+	case SpanData:
+		if w.data == nil {
+			w.dst = append(w.dst, "null"...)
+			return
+		}
+		w.dst = w.data(w.dst, x)
 	case string:
 		w.str(x)
 	case bool:

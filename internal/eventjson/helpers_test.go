@@ -294,12 +294,45 @@ func errorEvent() *sentry.Event {
 	}
 }
 
+// timestampsAsRFC3339 turns float-second timestamps (as the exporter writes them into the golden
+// files) into the RFC 3339 strings sentry-go's time.Time fields decode.
+func timestampsAsRFC3339(t *testing.T, raw json.RawMessage) json.RawMessage {
+	t.Helper()
+	var ev map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&ev))
+	fix := func(m map[string]any) {
+		for _, k := range []string{"timestamp", "start_timestamp"} {
+			if n, ok := m[k].(json.Number); ok {
+				whole, frac, _ := strings.Cut(n.String(), ".")
+				sec, err := strconv.ParseInt(whole, 10, 64)
+				require.NoError(t, err)
+				nanos, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+				require.NoError(t, err)
+				m[k] = time.Unix(sec, nanos).UTC().Format(time.RFC3339Nano)
+			}
+		}
+	}
+	fix(ev)
+	for _, list := range []string{"spans", "breadcrumbs"} {
+		items, _ := ev[list].([]any)
+		for _, item := range items {
+			fix(item.(map[string]any))
+		}
+	}
+	out, err := json.Marshal(ev)
+	require.NoError(t, err)
+	return out
+}
+
 // eventFromGolden rebuilds the *sentry.Event behind one event of a golden file (the transform's
 // json.Marshal output). sentry-go's ids do not decode from JSON, so spans and contexts are rebuilt by
 // hand with the types the transform puts there: sentry.TraceID, SpanID, SpanStatus, and int64 or
 // float64 numbers as pcommon's AsRaw gives them.
 func eventFromGolden(t *testing.T, raw json.RawMessage) *sentry.Event {
 	t.Helper()
+	raw = timestampsAsRFC3339(t, raw)
 	var fields map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(raw, &fields))
 	spansRaw, ctxRaw := fields["spans"], fields["contexts"]

@@ -148,7 +148,7 @@ func value(v pcommon.Value, counts *Counts, depth int) any {
 			counts.Add(Truncated)
 			return nil
 		}
-		return mapValue(v.Map(), counts, depth+1, "", 0)
+		return mapValue(v.Map(), counts, depth+1, "")
 	default:
 		return nil
 	}
@@ -160,17 +160,11 @@ func Map(m pcommon.Map, skipPrefix string, counts *Counts) map[string]any {
 	if m.Len() == 0 {
 		return nil
 	}
-	return mapValue(m, counts, 0, skipPrefix, 0)
+	return mapValue(m, counts, 0, skipPrefix)
 }
 
-// MapWithRoom is Map with room for extra entries the caller adds, so adding them does not grow
-// the map; it never returns nil.
-func MapWithRoom(m pcommon.Map, skipPrefix string, extra int, counts *Counts) map[string]any {
-	return mapValue(m, counts, 0, skipPrefix, extra)
-}
-
-func mapValue(m pcommon.Map, counts *Counts, depth int, skipPrefix string, extra int) map[string]any {
-	out := make(map[string]any, min(m.Len(), MaxMapEntries)+extra)
+func mapValue(m pcommon.Map, counts *Counts, depth int, skipPrefix string) map[string]any {
+	out := make(map[string]any, min(m.Len(), MaxMapEntries))
 	m.Range(func(k string, v pcommon.Value) bool {
 		if skipPrefix != "" && strings.HasPrefix(k, skipPrefix) {
 			return true

@@ -67,4 +67,3 @@ func urlPath(raw string) string {
 	}
 	return ""
 }
-
