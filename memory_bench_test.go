@@ -1,0 +1,114 @@
+package sentryexporter
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelsentry/sentryexporter/internal/workload"
+)
+
+// BenchmarkPeakHeap feeds workloads of 1x and 10x the size through the exporter with its default
+// configuration (sending queue, retries and trace assembly on; only the DSN set) and reports the
+// peak heap in use while they flow into a local server. Memory should stay flat: what the exporter
+// holds is bounded by trace_assembly.max_spans and the queue, not by how much data passes through.
+//
+//	go test -run '^$' -bench PeakHeap -benchtime 1x .
+func BenchmarkPeakHeap(b *testing.B) {
+	// One 30k-span workload, sent once or ten times with fresh trace ids, so the data passing
+	// through grows tenfold while what the benchmark itself keeps alive does not.
+	batches, summary := workload.Generate(workload.Config{Seed: 1, Traces: 900, BatchSize: 512})
+	for _, tc := range []struct {
+		name   string
+		rounds int
+	}{{"30k-spans", 1}, {"300k-spans", 10}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				srv := newDiscardServer(b)
+				f := NewFactory()
+				cfg := f.CreateDefaultConfig().(*Config)
+				cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+				cfg.TraceAssembly.Wait = 200 * time.Millisecond
+				exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				var base runtime.MemStats
+				runtime.ReadMemStats(&base)
+
+				var peak atomic.Uint64
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							var ms runtime.MemStats
+							runtime.ReadMemStats(&ms)
+							if ms.HeapInuse > peak.Load() {
+								peak.Store(ms.HeapInuse)
+							}
+						}
+					}
+				}()
+				// Feed at a steady pace the exporter keeps up with, as a collector receives:
+				// one 512-span batch every 5 ms, about 100k spans/s.
+				for round := range tc.rounds {
+					for _, td := range batches {
+						own := ptrace.NewTraces()
+						td.CopyTo(own)
+						renumberTraces(own, byte(round))
+						if err := exp.ConsumeTraces(context.Background(), own); err != nil {
+							b.Fatal(err)
+						}
+						time.Sleep(5 * time.Millisecond)
+					}
+				}
+				if err := exp.Shutdown(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				close(stop)
+				wg.Wait()
+				// The workload itself is on the heap too; report the peak above the baseline taken
+				// after it was generated.
+				b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse))/(1<<20), "peak-heap-MiB")
+				b.ReportMetric(float64(summary.Spans*tc.rounds), "spans")
+			}
+		})
+	}
+}
+
+// renumberTraces gives every span of td a trace id of round's own.
+func renumberTraces(td ptrace.Traces, round byte) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				id := spans.At(k).TraceID()
+				id[0] ^= round
+				spans.At(k).SetTraceID(id)
+			}
+		}
+	}
+}
