@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -65,8 +66,24 @@ func runDelivery(t *testing.T, srv *sentrytest.Server, batches []ptrace.Traces, 
 		values[k] = v
 	}
 	if os.Getenv("SENTRYEXPORTER_DELIVERY_TRACES") != "" {
-		// Measuring: the default pipeline, with trace assembly (shorter quiet period).
+		// Measuring: the default pipeline, with trace assembly (shorter quiet period), retries for
+		// as long as the measurement runs, and progress reported every 30 s.
 		values["trace_assembly"] = map[string]any{"enabled": true, "wait": "200ms"}
+		values["retry_on_failure"] = map[string]any{"initial_interval": "5ms", "max_interval": "1s", "max_elapsed_time": "60m"}
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			tick := time.NewTicker(30 * time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					fmt.Fprintf(os.Stderr, "progress: %d of %d spans, %d requests\n", srv.SpanCount(), want, srv.Requests())
+				}
+			}
+		}()
 	}
 	exp, _ := startExporter(t, srv, values)
 	start := time.Now()
