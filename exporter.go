@@ -393,7 +393,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 	if ctx.Err() != nil {
 		return append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
-	if until, limited := t.Limits().Until(ev.category); limited {
+	if until, limited := t.Wait(ctx, ev.category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
 		return append(out, delivery{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,

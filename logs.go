@@ -136,6 +136,7 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 			SDKVersion: Version,
 			Trace:      logsSamplingContext(p, b),
 		}, envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload})
+		p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
 		res := p.transport.Send(ctx, buf, ratelimit.CategoryLogItem)
 		if res.Sent {
 			e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))

@@ -108,6 +108,36 @@ func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Com
 // limited category without building its envelope.
 func (t *Transport) Limits() *ratelimit.Limits { return t.limits }
 
+// MaxInlineWait is the longest rate limit a sender waits out in place (see Wait). Sentry's short
+// limits (spike protection, Retry-After of a second or two) end soon; waiting for them in every
+// sending goroutine at once means all of them send together when the limit ends, instead of one
+// by one after exporterhelper's retry timers, which drift apart. Longer limits are handed back.
+const MaxInlineWait = 5 * time.Second
+
+// Wait returns at once when category is not rate limited. When its limit ends within
+// MaxInlineWait and before ctx does, it waits for the end and returns false; otherwise it returns
+// the deadline and true, for the caller to hold the data.
+func (t *Transport) Wait(ctx context.Context, category ratelimit.Category) (time.Time, bool) {
+	for {
+		until, limited := t.limits.Until(category)
+		if !limited {
+			return time.Time{}, false
+		}
+		wait := until.Sub(t.now())
+		if deadline, ok := ctx.Deadline(); wait > MaxInlineWait || (ok && deadline.Before(until)) {
+			return until, true
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return until, true
+		case <-timer.C:
+		}
+		// The limit may have been renewed meanwhile by another sender's answer: look again.
+	}
+}
+
 // maxErrorBody bounds how much of an error answer is read for its reason.
 const maxErrorBody = 1024
 

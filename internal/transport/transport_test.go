@@ -198,3 +198,30 @@ func decode(t *testing.T, encoding string, raw []byte) []byte {
 	require.NoError(t, err)
 	return out
 }
+
+func TestWaitOutShortLimitsHandBackLongOnes(t *testing.T) {
+	t.Parallel()
+	var limit atomic.Value
+	limit.Store("0.2:transaction:organization")
+	tr, _ := newTestTransport(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Sentry-Rate-Limits", limit.Load().(string))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}, "http://pub@HOST/1")
+	require.Equal(t, RateLimited, tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction).Outcome)
+
+	start := time.Now()
+	_, limited := tr.Wait(context.Background(), ratelimit.CategoryTransaction)
+	assert.False(t, limited, "a 200 ms limit is waited out")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+
+	_, limited = tr.Wait(context.Background(), ratelimit.CategoryError)
+	assert.False(t, limited, "other categories do not wait")
+
+	limit.Store("30:transaction:organization")
+	tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+	start = time.Now()
+	until, limited := tr.Wait(context.Background(), ratelimit.CategoryTransaction)
+	assert.True(t, limited, "a 30 s limit is handed back")
+	assert.Less(t, time.Since(start), 100*time.Millisecond)
+	assert.WithinDuration(t, time.Now().Add(30*time.Second), until, 2*time.Second)
+}
