@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
@@ -119,20 +120,27 @@ func startExporterDSN(t *testing.T, dsn string, extra map[string]any) (exporter.
 	for k, v := range extra {
 		values[k] = v
 	}
-	factory := NewFactory()
-	cfg := factory.CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(values).Unmarshal(cfg))
-	require.NoError(t, cfg.(*Config).Validate())
-
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	factory, cfg, set, tel := testFactory(t, values)
 	exp, err := factory.CreateTraces(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
 	return exp, tel
+}
+
+// testFactory returns the factory, a validated config made of values, and settings whose
+// telemetry tests can read.
+func testFactory(t *testing.T, values map[string]any) (exporter.Factory, component.Config, exporter.Settings, *componenttest.Telemetry) {
+	t.Helper()
+	factory := NewFactory()
+	cfg := factory.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(values).Unmarshal(cfg))
+	require.NoError(t, cfg.(*Config).Validate())
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	return factory, cfg, set, tel
 }
 
 // transactionShapes returns, per transaction root span id, the sorted span ids of its children.
