@@ -101,7 +101,7 @@ func TestRoutingRateLimitOfOneProjectDoesNotDelayAnother(t *testing.T) {
 	var limitedOnce atomic.Bool
 	limitFirstTransaction := func(r *sentrytest.Request) sentrytest.Fault {
 		if slices.Contains(r.ItemTypes, "transaction") && limitedOnce.CompareAndSwap(false, true) {
-			return sentrytest.RateLimited(2, "transaction")(r)
+			return sentrytest.RateLimited(3, "transaction")(r)
 		}
 		return sentrytest.Fault{}
 	}
@@ -117,9 +117,9 @@ func TestRoutingRateLimitOfOneProjectDoesNotDelayAnother(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, healthy.WaitForTransactions(ctx, 2))
-	assert.Less(t, time.Since(start), time.Second, "the healthy project is not held back by the other's 2 s limit")
+	assert.Less(t, time.Since(start), 2*time.Second, "the healthy project is not held back by the other's 3 s limit")
 	require.NoError(t, limited.WaitForTransactions(ctx, 1))
-	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second, "the limited project waited for its deadline")
+	assert.GreaterOrEqual(t, time.Since(start), 3*time.Second, "the limited project waited for its deadline")
 	assert.Len(t, healthy.Transactions(), 2, "nothing resent to the healthy project")
 	assert.Len(t, limited.Transactions(), 1)
 }
