@@ -433,7 +433,10 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		Trace:      &ev.sampling,
 	}, items[:n]...)
 
-	res := t.Send(ctx, sw.envelope, ev.category)
+	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
+	// timeout still bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and
+	// retrying it, regrouped, would store its spans twice. New requests do not start after the deadline.
+	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.category)
 	if haveReport && res.Outcome != transport.Accepted {
 		// The report did not arrive either; keep its counts for the next envelope.
 		_ = p.reports.Restore(report)

@@ -137,7 +137,13 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 			Trace:      logsSamplingContext(p, b),
 		}, envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload})
 		p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
-		res := p.transport.Send(ctx, buf, ratelimit.CategoryLogItem)
+		if ctx.Err() != nil {
+			failed = append(failed, b.Records...)
+			lastErr, throttled = ctx.Err(), false
+			continue
+		}
+		// As for traces: a request under way finishes, so its outcome is known (see send).
+		res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryLogItem)
 		if res.Sent {
 			e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))
 			e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())

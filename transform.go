@@ -252,7 +252,9 @@ func (b *batchTransform) assignHeads() {
 		if e.parentID.IsEmpty() {
 			continue
 		}
-		if p, ok := b.index[keyOf(e.traceID, e.parentID)]; ok && p != i {
+		// A span that only owes its error events (resendErrors) is not part of any transaction of
+		// this batch: its children must not be grouped under it, or they would be left out.
+		if p, ok := b.index[keyOf(e.traceID, e.parentID)]; ok && p != i && entries[p].resend != resendErrors {
 			e.parent = p
 		}
 	}

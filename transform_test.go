@@ -349,3 +349,31 @@ func TestTransformGoldenSDKs(t *testing.T) {
 	t.Parallel()
 	checkGolden(t, "sdks", workload.Small(1))
 }
+
+// TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers is the regression test for spans lost at 100k
+// spans under rate limiting: a retried batch held a span owing only its error event (its part of a
+// split transaction was accepted) and, below it, spans of another part still owed; they were
+// grouped under it, and it is left out of transactions, so they were never sent.
+func TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	p := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	p.Attributes().PutStr(resendAttribute, resendErrors)
+	ev := p.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "E")
+	c := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
+	c.Attributes().PutStr(resendAttribute, resendTransaction)
+	d := b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
+	d.Attributes().PutStr(resendAttribute, resendTransaction)
+
+	events := transformEvents(b.td, testOptions)
+	assert.Equal(t, []shape{{hexID("a2", 8), ids("a3")}}, shapesOf(events), "the owed spans form their own transaction")
+	errs := 0
+	for _, ev := range events {
+		if ev.category == ratelimit.CategoryError {
+			errs++
+		}
+	}
+	assert.Equal(t, 1, errs, "and the error event is still sent")
+}
