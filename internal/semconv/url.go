@@ -7,17 +7,7 @@ import "strings"
 // anything that does not look like "scheme://authority/path" is only cut at the first '?' or '#', which is the
 // safe reading of a relative or malformed URL. When nothing needs removing it returns raw itself (no allocation).
 func sanitizeURL(raw string) string {
-	s := raw
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = s[:i]
-	}
-	// Find the authority: after "scheme://" or, for a scheme-relative URL, after a leading "//".
-	start := -1
-	if strings.HasPrefix(s, "//") {
-		start = 2
-	} else if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
-		start = i + 3
-	}
+	s, start := splitAuthority(raw)
 	if start < 0 {
 		return s
 	}
@@ -30,6 +20,23 @@ func sanitizeURL(raw string) string {
 		return s
 	}
 	return s[:start] + s[start+at+1:]
+}
+
+// splitAuthority cuts raw at its query or fragment and returns the rest with the index where its
+// authority starts: after "scheme://" or, for a scheme-relative URL, after a leading "//"; -1 when
+// there is none (a path, or something malformed).
+func splitAuthority(raw string) (string, int) {
+	s := raw
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	if strings.HasPrefix(s, "//") {
+		return s, 2
+	}
+	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
+		return s, i + 3
+	}
+	return s, -1
 }
 
 // isScheme reports whether s is a URL scheme per RFC 3986: a letter followed by letters, digits, '+', '-', '.'.
@@ -49,16 +56,7 @@ func isScheme(s string) bool {
 // urlPath returns the path of a URL (absolute, scheme-relative or already a path), without query and fragment.
 // It returns "" when the URL has an authority but no path, so that callers fall back to something better than "".
 func urlPath(raw string) string {
-	s := raw
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = s[:i]
-	}
-	start := -1
-	if strings.HasPrefix(s, "//") {
-		start = 2
-	} else if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
-		start = i + 3
-	}
+	s, start := splitAuthority(raw)
 	if start < 0 {
 		return s
 	}
