@@ -31,7 +31,8 @@ func TestAssemblyMakesOneTransactionPerSegment(t *testing.T) {
 	srv := sentrytest.NewTest(t)
 	exp, _ := startExporter(t, srv, map[string]any{
 		"sending_queue":  map[string]any{"enabled": true},
-		"trace_assembly": map[string]any{"enabled": true, "wait": "100ms", "max_wait": "5s"},
+		// A quiet period far longer than feeding all batches takes, even on a loaded CI machine.
+		"trace_assembly": map[string]any{"enabled": true, "wait": "1s", "max_wait": "20s"},
 	})
 	for _, b := range batches {
 		require.NoError(t, exp.ConsumeTraces(context.Background(), b))
