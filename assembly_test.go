@@ -30,7 +30,7 @@ func TestAssemblyMakesOneTransactionPerSegment(t *testing.T) {
 
 	srv := sentrytest.NewTest(t)
 	exp, _ := startExporter(t, srv, map[string]any{
-		"sending_queue":  map[string]any{"enabled": true},
+		"sending_queue": map[string]any{"enabled": true},
 		// A quiet period far longer than feeding all batches takes, even on a loaded CI machine.
 		"trace_assembly": map[string]any{"enabled": true, "wait": "1s", "max_wait": "20s"},
 	})
