@@ -343,7 +343,7 @@ const maxTransactionName = 200
 // gets Sentry's own placeholder rather than an empty name.
 func (b *batchTransform) transactionName(h int) semconv.Span {
 	head := b.entries[h].span
-	name := semconv.Describe(head.Name(), head.Kind(), head.Attributes())
+	name := describe(head)
 	if name.Name == "" {
 		name.Name = "<unlabeled transaction>"
 		name.Source = sentry.SourceCustom
@@ -358,7 +358,12 @@ func (b *batchTransform) transactionName(h int) semconv.Span {
 func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span) sentryEvent {
 	e := &b.entries[h]
 	res := &b.resources[e.resource]
-	root := b.buildSpan(e)
+	rootDesc := name // the segment head was described once already, to name the transaction
+	if h != e.head {
+		rootDesc = describe(e.span) // a later part of a split segment, rooted at a member span
+	}
+	root := new(sentry.Span)
+	b.fillSpan(root, e, rootDesc)
 	ev := &sentry.Event{
 		EventID:         eventID(e.traceID[:], e.spanID[:], 0),
 		Type:            "transaction",
@@ -384,7 +389,7 @@ func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span)
 	dataSpans = append(dataSpans, e.span)
 	spans := make([]sentry.Span, len(group)) // one allocation for all child spans
 	for i, m := range group {
-		b.fillSpan(&spans[i], &b.entries[m])
+		b.fillSpan(&spans[i], &b.entries[m], describe(b.entries[m].span))
 		ev.Spans = append(ev.Spans, &spans[i])
 		positions = append(positions, b.entries[m].pos)
 		dataSpans = append(dataSpans, b.entries[m].span)
@@ -417,17 +422,14 @@ func traceContextOf(s *sentry.Span) sentry.Context {
 // maxOp is Sentry's limit on a span operation.
 const maxOp = 128
 
-// buildSpan maps one OTel span to a Sentry span.
-func (b *batchTransform) buildSpan(e *spanEntry) *sentry.Span {
-	s := new(sentry.Span)
-	b.fillSpan(s, e)
-	return s
+// describe is semconv.Describe for a span.
+func describe(span ptrace.Span) semconv.Span {
+	return semconv.Describe(span.Name(), span.Kind(), span.Attributes())
 }
 
-// fillSpan maps one OTel span into s, a zero Sentry span.
-func (b *batchTransform) fillSpan(s *sentry.Span, e *spanEntry) {
+// fillSpan maps one OTel span, described as desc, into s, a zero Sentry span.
+func (b *batchTransform) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span) {
 	span := e.span
-	desc := semconv.Describe(span.Name(), span.Kind(), span.Attributes())
 	s.TraceID = sentry.TraceID(e.traceID)
 	s.SpanID = sentry.SpanID(e.spanID)
 	s.Op = sanitize.String(desc.Op, maxOp, &b.repairs)
@@ -788,7 +790,7 @@ func (b *batchTransform) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Ti
 		reported.Mechanism.Handled = sentry.Pointer(!escaped)
 	}
 
-	desc := semconv.Describe(span.Name(), span.Kind(), span.Attributes())
+	desc := describe(span)
 	headName := b.transactionName(e.head)
 	trace := sentry.TraceContext{
 		TraceID: sentry.TraceID(e.traceID),
