@@ -25,6 +25,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/clientreport"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
+	"github.com/otelsentry/sentryexporter/internal/freelist"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
@@ -54,8 +55,9 @@ type sentryExporter struct {
 
 	// client is built in start and shared by every project's transport.
 	client *http.Client
-	// workers pools the sending goroutines' encoders and buffers across pushes.
-	workers sync.Pool
+	// workers keeps the sending goroutines' encoders and buffers across pushes: enough for every
+	// project sending at once with max_requests_in_flight each.
+	workers *freelist.List[*sendWorker]
 
 	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
 	unroutedMu      sync.Mutex
@@ -121,7 +123,7 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	e.telemetry = tb
-	e.workers.New = func() any { return new(sendWorker) }
+	e.workers = freelist.New(e.cfg.MaxRequestsInFlight*len(e.projects()), func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
 
@@ -337,7 +339,7 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sw := e.workers.Get().(*sendWorker)
+			sw := e.workers.Get()
 			defer e.workers.Put(sw)
 			defer func() {
 				repairsMu.Lock()
@@ -372,9 +374,11 @@ type sendWorker struct {
 	repairs sanitize.Counts
 }
 
-// maxRetainedBuffer is the largest buffer a worker keeps for the next event; a rare huge event's
-// buffer is left to the garbage collector instead of pinning a megabyte per worker.
-const maxRetainedBuffer = 256 << 10
+// maxRetainedBuffer is the largest buffer a worker keeps for the next event: room for Sentry's
+// largest event and its envelope. Traces of hundreds of spans make payloads of several hundred KiB;
+// a smaller bound made every such event regrow its buffers from nothing (15% of the bytes the
+// exporter allocated). Anything larger is left to the garbage collector.
+const maxRetainedBuffer = maxEventBytes + 64<<10
 
 func (sw *sendWorker) trim() {
 	if cap(sw.payload) > maxRetainedBuffer {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/otelsentry/sentryexporter/internal/freelist"
 )
 
 // Compression names a Content-Encoding Sentry's ingestion decodes.
@@ -27,7 +28,7 @@ const (
 // means many small bodies, and a fresh gzip writer costs more than the body it compresses.
 type compressor struct {
 	encoding Compression
-	writers  sync.Pool // *pooledWriter
+	writers  *freelist.List[*pooledWriter]
 	zstd     *zstd.Encoder
 }
 
@@ -37,6 +38,10 @@ type pooledWriter struct {
 	// reset points w at buf again after a body was written.
 	reset func(io.Writer)
 }
+
+// maxIdleWriters bounds the compressors kept between requests. The list only ever holds as many
+// as were in use at once, which max_requests_in_flight bounds; this caps it for odd configurations.
+const maxIdleWriters = 64
 
 // DefaultLevel is the compression level used when none is configured: the fastest. Envelopes are
 // small and many, so CPU per request matters more than the last bytes: on the golden events
@@ -56,23 +61,23 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		if _, err := gzip.NewWriterLevel(nil, level); err != nil {
 			return nil, fmt.Errorf("gzip level %d: %w", level, err)
 		}
-		cp.writers.New = func() any {
+		cp.writers = freelist.New(maxIdleWriters, func() *pooledWriter {
 			pw := &pooledWriter{}
 			w, _ := gzip.NewWriterLevel(&pw.buf, level)
 			pw.w, pw.reset = w, w.Reset
 			return pw
-		}
+		})
 	case CompressionDeflate:
 		// HTTP's "deflate" is the zlib format (RFC 9110), which Relay decodes.
 		if _, err := zlib.NewWriterLevel(nil, level); err != nil {
 			return nil, fmt.Errorf("deflate level %d: %w", level, err)
 		}
-		cp.writers.New = func() any {
+		cp.writers = freelist.New(maxIdleWriters, func() *pooledWriter {
 			pw := &pooledWriter{}
 			w, _ := zlib.NewWriterLevel(&pw.buf, level)
 			pw.w, pw.reset = w, w.Reset
 			return pw
-		}
+		})
 	case CompressionZstd:
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)), zstd.WithEncoderConcurrency(1))
 		if err != nil {
@@ -90,7 +95,7 @@ func (cp *compressor) compress(dst, body []byte) ([]byte, error) {
 	if cp.zstd != nil {
 		return cp.zstd.EncodeAll(body, dst), nil
 	}
-	pw := cp.writers.Get().(*pooledWriter)
+	pw := cp.writers.Get()
 	defer cp.writers.Put(pw)
 	pw.buf.Reset()
 	pw.reset(&pw.buf)

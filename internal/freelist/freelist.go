@@ -1,0 +1,37 @@
+// Package freelist keeps a bounded number of reusable values alive across garbage collections.
+//
+// sync.Pool empties itself at every other collection. The exporter allocates fast enough to collect
+// several times a second, so pooled encoders and buffers were thrown away and regrown all the time
+// (a fifth of the bytes the exporter allocated). A free list sized for the senders that run at once
+// keeps them for as long as the exporter lives.
+package freelist
+
+// List holds up to its capacity of idle values. Get and Put never block: an empty list makes a new
+// value, a full one lets the returned value go to the garbage collector.
+type List[T any] struct {
+	idle    chan T
+	newItem func() T
+}
+
+// New returns a list that keeps at most size idle values and makes new ones with newItem.
+func New[T any](size int, newItem func() T) *List[T] {
+	return &List[T]{idle: make(chan T, max(size, 1)), newItem: newItem}
+}
+
+// Get returns an idle value, or a new one when none is idle.
+func (l *List[T]) Get() T {
+	select {
+	case v := <-l.idle:
+		return v
+	default:
+		return l.newItem()
+	}
+}
+
+// Put returns v for reuse; it is dropped when the list already holds its capacity.
+func (l *List[T]) Put(v T) {
+	select {
+	case l.idle <- v:
+	default:
+	}
+}
