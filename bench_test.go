@@ -152,6 +152,10 @@ type perSpan struct {
 	before runtime.MemStats
 	// excludedMallocs and excludedBytes are what untimed setup inside the loop allocated.
 	excludedMallocs, excludedBytes uint64
+	// cpuBefore and excludedCPU measure the process's CPU time (user and system, every goroutine:
+	// the local server's too). CPU per span is steadier than spans/s on a shared machine, and
+	// spans/s over CPU per span shows how much of the machine a benchmark could use.
+	cpuBefore, excludedCPU time.Duration
 }
 
 // untimed runs setup inside the loop with the timer stopped and leaves its allocations out of the
@@ -160,7 +164,9 @@ func (m *perSpan) untimed(b *testing.B, setup func()) {
 	b.StopTimer()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu := processCPU()
 	setup()
+	m.excludedCPU += processCPU() - cpu
 	runtime.ReadMemStats(&after)
 	m.excludedMallocs += after.Mallocs - before.Mallocs
 	m.excludedBytes += after.TotalAlloc - before.TotalAlloc
@@ -172,14 +178,17 @@ func (m *perSpan) untimed(b *testing.B, setup func()) {
 func startPerSpan(spans int) *perSpan {
 	m := &perSpan{spans: spans}
 	runtime.ReadMemStats(&m.before)
+	m.cpuBefore = processCPU()
 	return m
 }
 
 // report is called right after the loop.
 func (m *perSpan) report(b *testing.B) {
+	cpu := processCPU() - m.cpuBefore - m.excludedCPU
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	total := float64(m.spans) * float64(b.N)
+	b.ReportMetric(float64(cpu.Nanoseconds())/total, "cpu-ns/span")
 	b.ReportMetric(total/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(after.Mallocs-m.before.Mallocs-m.excludedMallocs)/total, "allocs/span")
 	b.ReportMetric(float64(after.TotalAlloc-m.before.TotalAlloc-m.excludedBytes)/total, "B/span")

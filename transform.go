@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -123,14 +126,14 @@ func transformTraces(td ptrace.Traces, opts transformOptions) ([]sentryEvent, sa
 	b.collectSpans(td)
 	b.assignHeads()
 
-	var out []sentryEvent
+	var jobs []eventJob
 	if opts.sendTransactions {
-		out = b.appendTransactions(out)
+		jobs = b.appendTransactionJobs(jobs)
 	}
 	if opts.exceptionsAsErrors {
-		out = b.appendErrorEvents(out, td)
+		jobs = b.appendErrorJobs(jobs, td)
 	}
-	return out, b.repairs
+	return b.build(jobs), b.repairs
 }
 
 // batchTransform is the working state of one transformTraces call.
@@ -140,6 +143,89 @@ type batchTransform struct {
 	entries   []spanEntry
 	index     map[spanKey]int
 	repairs   sanitize.Counts
+}
+
+// eventJob is one planned piece of output: the transactions of the segment headed by entry (split
+// when it is too large), or the error event of one exception of entry.
+type eventJob struct {
+	entry int
+	// events is how many events the job makes: a transaction job makes one per part.
+	events int
+	// group is a transaction job's member spans.
+	group []int
+	// The rest describe an error job: the exception's attributes, time, its position among the
+	// span's events (the event id's salt) and the SDK language (it picks the stack trace parser).
+	isError   bool
+	exception pcommon.Map
+	timestamp pcommon.Timestamp
+	salt      uint64
+	language  string
+}
+
+// eventBuilder builds events from a batchTransform that no longer changes, so several builders
+// can work on one batch at once; each counts its own repairs.
+type eventBuilder struct {
+	*batchTransform
+	repairs sanitize.Counts
+}
+
+// minJobsPerBuilder keeps small batches on one goroutine: starting builders costs more than
+// building a few events.
+const minJobsPerBuilder = 64
+
+// build makes the events of jobs, in order. Large batches are built by one builder per CPU:
+// building is most of the transform's time, and while a push transforms, its senders wait, so a
+// single builder left a CPU idle (BenchmarkExporter).
+func (b *batchTransform) build(jobs []eventJob) []sentryEvent {
+	total := 0
+	for _, j := range jobs {
+		total += j.events
+	}
+	out := make([]sentryEvent, total)
+	offsets := make([]int, len(jobs))
+	total = 0
+	for i, j := range jobs {
+		offsets[i] = total
+		total += j.events
+	}
+	buildOne := func(w *eventBuilder, i int) {
+		j := jobs[i]
+		dst := out[offsets[i] : offsets[i]+j.events]
+		if j.isError {
+			dst[0] = w.buildErrorEvent(j.entry, j.exception, j.timestamp, j.salt, j.language)
+			return
+		}
+		w.buildTransactions(j, dst)
+	}
+	builders := min(runtime.GOMAXPROCS(0), len(jobs)/minJobsPerBuilder)
+	if builders <= 1 {
+		w := &eventBuilder{batchTransform: b}
+		for i := range jobs {
+			buildOne(w, i)
+		}
+		b.repairs.Merge(&w.repairs)
+		return out
+	}
+	ws := make([]eventBuilder, builders)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for k := range ws {
+		ws[k].batchTransform = b
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				buildOne(&ws[k], i)
+			}
+		})
+	}
+	wg.Wait()
+	for k := range ws {
+		b.repairs.Merge(&ws[k].repairs)
+	}
+	return out
 }
 
 // collectSpans flattens the batch, repairs ids and timestamps, and indexes spans by (trace id,
@@ -305,8 +391,8 @@ func (b *batchTransform) startsTransaction(i int) bool {
 	return b.resources[b.entries[e.parent].resource].serviceName != b.resources[e.resource].serviceName
 }
 
-// appendTransactions builds one transaction per head, in the order heads appear in the batch.
-func (b *batchTransform) appendTransactions(out []sentryEvent) []sentryEvent {
+// appendTransactionJobs plans one transaction per head, in the order heads appear in the batch.
+func (b *batchTransform) appendTransactionJobs(jobs []eventJob) []eventJob {
 	entries := b.entries
 	members := make(map[int][]int)
 	var heads []int
@@ -321,19 +407,28 @@ func (b *batchTransform) appendTransactions(out []sentryEvent) []sentryEvent {
 		}
 		members[h] = append(members[h], i)
 	}
-	for _, segment := range heads {
-		name := b.transactionName(segment)
-		h, group := segment, members[segment]
-		for len(group) >= maxSpansPerTransaction {
-			// The first part keeps the head; later parts are headed by their first span, so the
-			// parent chain stays intact across the linked transactions, and all keep the name.
-			out = append(out, b.buildTransaction(h, group[:maxSpansPerTransaction-1], name))
-			group = group[maxSpansPerTransaction-1:]
-			h, group = group[0], group[1:]
-		}
-		out = append(out, b.buildTransaction(h, group, name))
+	for _, h := range heads {
+		group := members[h]
+		jobs = append(jobs, eventJob{entry: h, group: group, events: len(group)/maxSpansPerTransaction + 1})
 	}
-	return out
+	return jobs
+}
+
+// buildTransactions builds the transactions of the segment headed by job.entry. A segment of
+// maxSpansPerTransaction spans or more is split: the first part keeps the head; later parts are
+// headed by their first span, so the parent chain stays intact across the linked transactions, and
+// all keep the segment's name. out has room for exactly job.events transactions.
+func (b *eventBuilder) buildTransactions(job eventJob, out []sentryEvent) {
+	name := b.transactionName(job.entry)
+	h, group := job.entry, job.group
+	n := 0
+	for len(group) >= maxSpansPerTransaction {
+		out[n] = b.buildTransaction(h, group[:maxSpansPerTransaction-1], name)
+		n++
+		group = group[maxSpansPerTransaction-1:]
+		h, group = group[0], group[1:]
+	}
+	out[n] = b.buildTransaction(h, group, name)
 }
 
 // maxTransactionName is Sentry's limit on a transaction name.
@@ -341,7 +436,7 @@ const maxTransactionName = 200
 
 // transactionName is how Sentry names the transaction headed by entry h; a span without any name
 // gets Sentry's own placeholder rather than an empty name.
-func (b *batchTransform) transactionName(h int) semconv.Span {
+func (b *eventBuilder) transactionName(h int) semconv.Span {
 	head := b.entries[h].span
 	name := describe(head)
 	if name.Name == "" {
@@ -355,7 +450,7 @@ func (b *batchTransform) transactionName(h int) semconv.Span {
 
 // buildTransaction makes the transaction rooted at entry h with the given member spans, named after
 // its segment.
-func (b *batchTransform) buildTransaction(h int, group []int, name semconv.Span) sentryEvent {
+func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span) sentryEvent {
 	e := &b.entries[h]
 	res := &b.resources[e.resource]
 	rootDesc := name // the segment head was described once already, to name the transaction
@@ -428,7 +523,7 @@ func describe(span ptrace.Span) semconv.Span {
 }
 
 // fillSpan maps one OTel span, described as desc, into s, a zero Sentry span.
-func (b *batchTransform) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span) {
+func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span) {
 	span := e.span
 	s.TraceID = sentry.TraceID(e.traceID)
 	s.SpanID = sentry.SpanID(e.spanID)
@@ -571,7 +666,7 @@ const (
 )
 
 // tags picks the low-cardinality values Sentry users filter by, within Sentry's tag limits.
-func (b *batchTransform) tags(res *resourceInfo, attrs pcommon.Map) map[string]string {
+func (b *eventBuilder) tags(res *resourceInfo, attrs pcommon.Map) map[string]string {
 	tags := make(map[string]string, 4)
 	if res.serviceName != "" {
 		tags["service.name"] = sanitize.String(res.serviceName, maxTagValue, &b.repairs)
@@ -730,9 +825,9 @@ const (
 	attrTelemetrySDKLanguage = "telemetry.sdk.language"
 )
 
-// appendErrorEvents makes one Sentry error event per exception: every span event named "exception",
-// and a span that carries exception attributes itself (some instrumentations do).
-func (b *batchTransform) appendErrorEvents(out []sentryEvent, td ptrace.Traces) []sentryEvent {
+// appendErrorJobs plans one Sentry error event per exception: every span event named
+// "exception", and a span that carries exception attributes itself (some instrumentations do).
+func (b *batchTransform) appendErrorJobs(jobs []eventJob, td ptrace.Traces) []eventJob {
 	rss := td.ResourceSpans()
 	for i := range b.entries {
 		e := &b.entries[i]
@@ -740,26 +835,33 @@ func (b *batchTransform) appendErrorEvents(out []sentryEvent, td ptrace.Traces) 
 			continue
 		}
 		language := ""
-		if v, ok := rss.At(e.resource).Resource().Attributes().Get(attrTelemetrySDKLanguage); ok {
-			language = v.Str()
-		}
 		events := e.span.Events()
 		for j := 0; j < events.Len(); j++ {
 			ev := events.At(j)
 			if ev.Name() != exceptionEventName {
 				continue
 			}
+			if language == "" {
+				language = sdkLanguage(rss.At(e.resource))
+			}
 			ts := ev.Timestamp()
 			if ts == 0 {
 				ts = e.end
 			}
-			out = append(out, b.buildErrorEvent(i, ev.Attributes(), ts, uint64(j)+1, language))
+			jobs = append(jobs, eventJob{entry: i, exception: ev.Attributes(), isError: true, timestamp: ts, salt: uint64(j) + 1, language: language, events: 1})
 		}
 		if _, ok := e.span.Attributes().Get(attrExceptionType); ok {
-			out = append(out, b.buildErrorEvent(i, e.span.Attributes(), e.end, 0, language))
+			jobs = append(jobs, eventJob{entry: i, exception: e.span.Attributes(), isError: true, timestamp: e.end, language: sdkLanguage(rss.At(e.resource)), events: 1})
 		}
 	}
-	return out
+	return jobs
+}
+
+func sdkLanguage(rs ptrace.ResourceSpans) string {
+	if v, ok := rs.Resource().Attributes().Get(attrTelemetrySDKLanguage); ok {
+		return v.Str()
+	}
+	return ""
 }
 
 // maxBreadcrumbs bounds the span events carried as breadcrumbs on one error event.
@@ -767,7 +869,7 @@ const maxBreadcrumbs = 100
 
 // buildErrorEvent makes the error event for one exception of entry i, linked to its span and trace.
 // The span's other events before the exception become breadcrumbs.
-func (b *batchTransform) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64, language string) sentryEvent {
+func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64, language string) sentryEvent {
 	e := &b.entries[i]
 	span := e.span
 	res := &b.resources[e.resource]
@@ -832,7 +934,7 @@ func (b *batchTransform) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Ti
 }
 
 // breadcrumbs turns the span's non-exception events up to the exception's time into breadcrumbs.
-func (b *batchTransform) breadcrumbs(span ptrace.Span, until pcommon.Timestamp) []*sentry.Breadcrumb {
+func (b *eventBuilder) breadcrumbs(span ptrace.Span, until pcommon.Timestamp) []*sentry.Breadcrumb {
 	events := span.Events()
 	var out []*sentry.Breadcrumb
 	for i := 0; i < events.Len() && len(out) < maxBreadcrumbs; i++ {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"testing"
 
@@ -376,4 +377,41 @@ func TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, errs, "and the error event is still sent")
+}
+
+// TestTransformBuildsLargeBatchesInParallelWithTheSameResult: a batch large enough to be built by
+// several builders gives exactly the events, in the same order, and the same repair counts as one
+// builder does.
+func TestTransformBuildsLargeBatchesInParallelWithTheSameResult(t *testing.T) {
+	batches, _ := workload.Generate(workload.Config{Seed: 7, Traces: 300, BatchSize: 512})
+	td := assembleBatches(batches)[0]
+	// Values to repair while building (an unnamed segment head) and while encoding, so the
+	// builders' counts are merged too.
+	unnamed := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+	unnamed.SetTraceID(pcommon.TraceID{1, 2, 3})
+	unnamed.SetSpanID(pcommon.SpanID{4, 5, 6})
+	unnamed.SetStartTimestamp(1e18)
+	unnamed.SetEndTimestamp(1e18 + 1e6)
+	unnamed.Attributes().PutStr("bad", "\xff\xfe")
+
+	encodeAll := func(procs int) ([]string, sanitize.Counts) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		events, repairs := transformTraces(td, benchOptions)
+		var enc eventjson.Encoder
+		out := make([]string, len(events))
+		for i := range events {
+			out[i] = string(encodeEvent(&enc, nil, &events[i], &repairs))
+		}
+		return out, repairs
+	}
+	one, oneRepairs := encodeAll(1)
+	require.Greater(t, len(one), 4*minJobsPerBuilder, "enough events for several builders")
+	many, manyRepairs := encodeAll(4)
+	require.Equal(t, len(one), len(many))
+	for i := range one {
+		require.Equal(t, one[i], many[i], "event %d", i)
+	}
+	assert.Equal(t, oneRepairs, manyRepairs)
+	assert.Positive(t, oneRepairs[sanitize.EmptyName])
+	assert.Positive(t, oneRepairs[sanitize.InvalidUTF8])
 }

@@ -1,9 +1,9 @@
 // Package freelist keeps a bounded number of reusable values alive across garbage collections.
 //
-// sync.Pool empties itself at every other collection. The exporter allocates fast enough to collect
-// several times a second, so pooled encoders and buffers were thrown away and regrown all the time
-// (a fifth of the bytes the exporter allocated). A free list sized for the senders that run at once
-// keeps them for as long as the exporter lives.
+// sync.Pool may empty itself at any garbage collection, and the exporter collects several times a
+// second; a gzip writer or a megabyte envelope buffer rebuilt after each collection costs more than
+// the request it serves. A free list sized for the senders that run at once keeps them for as long
+// as the exporter lives, and never more of them than were in use at once.
 package freelist
 
 // List holds up to its capacity of idle values. Get and Put never block: an empty list makes a new

@@ -29,7 +29,9 @@ const (
 type compressor struct {
 	encoding Compression
 	writers  *freelist.List[*pooledWriter]
-	zstd     *zstd.Encoder
+	// zstd encoders are kept one per sender too: a shared encoder's EncodeAll lets only as many
+	// callers in at once as its concurrency, and the rest wait.
+	zstd *freelist.List[*zstd.Encoder]
 }
 
 type pooledWriter struct {
@@ -42,6 +44,9 @@ type pooledWriter struct {
 // maxIdleWriters bounds the compressors kept between requests. The list only ever holds as many
 // as were in use at once, which max_requests_in_flight bounds; this caps it for odd configurations.
 const maxIdleWriters = 64
+
+// zstdWindow is how far back zstd looks for matches: the largest envelope the exporter sends.
+const zstdWindow = 4 << 20
 
 // DefaultLevel is the compression level used when none is configured: the fastest. Envelopes are
 // small and many, so CPU per request matters more than the last bytes: on the golden events
@@ -79,11 +84,21 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 			return pw
 		})
 	case CompressionZstd:
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)), zstd.WithEncoderConcurrency(1))
-		if err != nil {
+		opts := []zstd.EOption{
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(1),
+			// HTTP guards the body already; an envelope is at most a few MiB, so a larger window
+			// than that only costs memory.
+			zstd.WithEncoderCRC(false),
+			zstd.WithWindowSize(zstdWindow),
+		}
+		if _, err := zstd.NewWriter(nil, opts...); err != nil {
 			return nil, fmt.Errorf("creating zstd encoder: %w", err)
 		}
-		cp.zstd = enc
+		cp.zstd = freelist.New(maxIdleWriters, func() *zstd.Encoder {
+			enc, _ := zstd.NewWriter(nil, opts...)
+			return enc
+		})
 	default:
 		return nil, fmt.Errorf("compression %q is not accepted by Sentry", string(c))
 	}
@@ -93,7 +108,9 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 // compress appends the compressed body to dst.
 func (cp *compressor) compress(dst, body []byte) ([]byte, error) {
 	if cp.zstd != nil {
-		return cp.zstd.EncodeAll(body, dst), nil
+		enc := cp.zstd.Get()
+		defer cp.zstd.Put(enc)
+		return enc.EncodeAll(body, dst), nil
 	}
 	pw := cp.writers.Get()
 	defer cp.writers.Put(pw)
