@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,8 @@ type sentryExporter struct {
 	// workers keeps the sending goroutines' encoders and buffers across pushes: enough for every
 	// project sending at once with max_requests_in_flight each.
 	workers *freelist.List[*sendWorker]
+	// scratch keeps the transform's working memory across pushes, one per push at once.
+	scratch *freelist.List[*transformScratch]
 
 	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
 	unroutedMu      sync.Mutex
@@ -123,6 +126,7 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	e.telemetry = tb
+	e.scratch = freelist.New(runtime.GOMAXPROCS(0), func() *transformScratch { return new(transformScratch) })
 	e.workers = freelist.New(e.cfg.MaxRequestsInFlight*len(e.projects()), func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
@@ -216,7 +220,14 @@ func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) pushOutcome {
 	opts := p.opts
 	opts.now = pcommon.NewTimestampFromTime(time.Now())
-	events, repairs := transformTraces(td, opts)
+	scratch := e.scratch.Get()
+	defer func() {
+		scratch.release()
+		if scratch.retainable() {
+			e.scratch.Put(scratch)
+		}
+	}()
+	events, repairs := transformWith(scratch, td, opts)
 	if len(events) == 0 {
 		e.recordRepairs(ctx, &repairs)
 		return pushOutcome{}

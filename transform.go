@@ -121,7 +121,13 @@ func keyOf(traceID pcommon.TraceID, spanID pcommon.SpanID) spanKey {
 // Spans Sentry would reject are repaired rather than dropped (see repairSpan); the returned counts
 // say how many values of each kind were repaired.
 func transformTraces(td ptrace.Traces, opts transformOptions) ([]sentryEvent, sanitize.Counts) {
-	b := &batchTransform{opts: opts}
+	return transformWith(new(transformScratch), td, opts)
+}
+
+// transformWith is transformTraces with its working memory taken from scratch. The events point
+// into scratch: they are valid until scratch is released.
+func transformWith(scratch *transformScratch, td ptrace.Traces, opts transformOptions) ([]sentryEvent, sanitize.Counts) {
+	b := &batchTransform{opts: opts, scratch: scratch}
 	b.resources = newResourceInfos(td, opts.environment, &b.repairs)
 	b.collectSpans(td)
 	b.assignHeads()
@@ -143,6 +149,67 @@ type batchTransform struct {
 	entries   []spanEntry
 	index     map[spanKey]int
 	repairs   sanitize.Counts
+	scratch   *transformScratch
+}
+
+// transformScratch is the memory one transform works in: the span index and the spans of the
+// events it builds. The exporter keeps it from push to push, so a push allocates per event, not per
+// span; that memory was a quarter of the bytes the exporter allocated, and the garbage collector's
+// work grows with it.
+type transformScratch struct {
+	entries []spanEntry
+	index   map[spanKey]int
+	// The arenas hold, for every transaction, its root and child spans, pointers to the children,
+	// and the positions and pdata spans of all of them (see eventArena).
+	spans     []sentry.Span
+	ptrs      []*sentry.Span
+	positions []spanPosition
+	data      []ptrace.Span
+}
+
+// release forgets everything the last transform left, so neither its spans nor the batch they came
+// from stay reachable, and keeps the memory for the next one.
+func (s *transformScratch) release() {
+	clear(s.entries)
+	s.entries = s.entries[:0]
+	clear(s.index)
+	clear(s.spans)
+	clear(s.ptrs)
+	clear(s.data)
+}
+
+// maxRetainedSpans bounds what a released scratch keeps: enough for the largest batch the trace
+// assembler emits; a scratch grown beyond it by an odd batch is left to the garbage collector.
+const maxRetainedSpans = 16 << 10
+
+// retainable reports whether the scratch is small enough to keep.
+func (s *transformScratch) retainable() bool {
+	return cap(s.entries) <= maxRetainedSpans && cap(s.spans) <= 2*maxRetainedSpans
+}
+
+// grow returns buf with length n, reusing its memory when it is large enough.
+func grow[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
+}
+
+// eventArena is the part of the scratch arenas one job's transactions take their spans from.
+type eventArena struct {
+	spans     []sentry.Span
+	ptrs      []*sentry.Span
+	positions []spanPosition
+	data      []ptrace.Span
+}
+
+// take hands out room for a transaction of n spans (its root included).
+func (a *eventArena) take(n int) (spans []sentry.Span, ptrs []*sentry.Span, positions []spanPosition, data []ptrace.Span) {
+	spans, a.spans = a.spans[:n:n], a.spans[n:]
+	ptrs, a.ptrs = a.ptrs[:0:n-1], a.ptrs[n-1:]
+	positions, a.positions = a.positions[:0:n], a.positions[n:]
+	data, a.data = a.data[:0:n], a.data[n:]
+	return spans, ptrs, positions, data
 }
 
 // eventJob is one planned piece of output: the transactions of the segment headed by entry (split
@@ -182,11 +249,28 @@ func (b *batchTransform) build(jobs []eventJob) []sentryEvent {
 		total += j.events
 	}
 	out := make([]sentryEvent, total)
-	offsets := make([]int, len(jobs))
+	// Each job's events go to out from offsets[i]; a transaction job's spans (its head and
+	// members) to the arenas from spanOffsets[i].
+	offsets := make([]int, 2*len(jobs))
+	offsets, spanOffsets := offsets[:len(jobs)], offsets[len(jobs):]
 	total = 0
+	spanTotal := 0
 	for i, j := range jobs {
 		offsets[i] = total
 		total += j.events
+		spanOffsets[i] = spanTotal
+		if !j.isError {
+			spanTotal += 1 + len(j.group)
+		}
+	}
+	sc := b.scratch
+	sc.spans = grow(sc.spans, spanTotal)
+	sc.ptrs = grow(sc.ptrs, spanTotal)
+	sc.positions = grow(sc.positions, spanTotal)
+	sc.data = grow(sc.data, spanTotal)
+	arenaOf := func(i int) eventArena {
+		from, to := spanOffsets[i], spanOffsets[i]+1+len(jobs[i].group)
+		return eventArena{spans: sc.spans[from:to], ptrs: sc.ptrs[from:to], positions: sc.positions[from:to], data: sc.data[from:to]}
 	}
 	buildOne := func(w *eventBuilder, i int) {
 		j := jobs[i]
@@ -195,7 +279,8 @@ func (b *batchTransform) build(jobs []eventJob) []sentryEvent {
 			dst[0] = w.buildErrorEvent(j.entry, j.exception, j.timestamp, j.salt, j.language)
 			return
 		}
-		w.buildTransactions(j, dst)
+		arena := arenaOf(i)
+		w.buildTransactions(j, dst, &arena)
 	}
 	builders := min(runtime.GOMAXPROCS(0), len(jobs)/minJobsPerBuilder)
 	if builders <= 1 {
@@ -231,8 +316,15 @@ func (b *batchTransform) build(jobs []eventJob) []sentryEvent {
 // collectSpans flattens the batch, repairs ids and timestamps, and indexes spans by (trace id,
 // span id).
 func (b *batchTransform) collectSpans(td ptrace.Traces) {
-	b.entries = make([]spanEntry, 0, td.SpanCount())
-	b.index = make(map[spanKey]int, td.SpanCount())
+	n := td.SpanCount()
+	if cap(b.scratch.entries) < n {
+		b.scratch.entries = make([]spanEntry, 0, n)
+	}
+	if b.scratch.index == nil {
+		b.scratch.index = make(map[spanKey]int, n)
+	}
+	b.entries, b.index = b.scratch.entries[:0], b.scratch.index
+	defer func() { b.scratch.entries = b.entries }()
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
 		sss := rss.At(ri).ScopeSpans()
@@ -418,17 +510,17 @@ func (b *batchTransform) appendTransactionJobs(jobs []eventJob) []eventJob {
 // maxSpansPerTransaction spans or more is split: the first part keeps the head; later parts are
 // headed by their first span, so the parent chain stays intact across the linked transactions, and
 // all keep the segment's name. out has room for exactly job.events transactions.
-func (b *eventBuilder) buildTransactions(job eventJob, out []sentryEvent) {
+func (b *eventBuilder) buildTransactions(job eventJob, out []sentryEvent, arena *eventArena) {
 	name := b.transactionName(job.entry)
 	h, group := job.entry, job.group
 	n := 0
 	for len(group) >= maxSpansPerTransaction {
-		out[n] = b.buildTransaction(h, group[:maxSpansPerTransaction-1], name)
+		out[n] = b.buildTransaction(h, group[:maxSpansPerTransaction-1], name, arena)
 		n++
 		group = group[maxSpansPerTransaction-1:]
 		h, group = group[0], group[1:]
 	}
-	out[n] = b.buildTransaction(h, group, name)
+	out[n] = b.buildTransaction(h, group, name, arena)
 }
 
 // maxTransactionName is Sentry's limit on a transaction name.
@@ -450,14 +542,15 @@ func (b *eventBuilder) transactionName(h int) semconv.Span {
 
 // buildTransaction makes the transaction rooted at entry h with the given member spans, named after
 // its segment.
-func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span) sentryEvent {
+func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, arena *eventArena) sentryEvent {
 	e := &b.entries[h]
 	res := &b.resources[e.resource]
 	rootDesc := name // the segment head was described once already, to name the transaction
 	if h != e.head {
 		rootDesc = describe(e.span) // a later part of a split segment, rooted at a member span
 	}
-	root := new(sentry.Span)
+	spans, ptrs, positions, dataSpans := arena.take(1 + len(group))
+	root := &spans[0]
 	b.fillSpan(root, e, rootDesc)
 	ev := &sentry.Event{
 		EventID:         eventID(e.traceID[:], e.spanID[:], 0),
@@ -473,19 +566,17 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span) s
 		ServerName:      res.serverName,
 		Sdk:             res.sdk,
 		Tags:            b.tags(res, e.span.Attributes()),
-		Spans:           make([]*sentry.Span, 0, len(group)),
+		Spans:           ptrs,
 	}
 	if res.otelContext != nil {
 		ev.Contexts["otel"] = res.otelContext
 	}
-	positions := make([]spanPosition, 0, len(group)+1)
 	positions = append(positions, e.pos)
-	dataSpans := make([]ptrace.Span, 0, len(group)+1)
 	dataSpans = append(dataSpans, e.span)
-	spans := make([]sentry.Span, len(group)) // one allocation for all child spans
 	for i, m := range group {
-		b.fillSpan(&spans[i], &b.entries[m], describe(b.entries[m].span))
-		ev.Spans = append(ev.Spans, &spans[i])
+		child := &spans[1+i]
+		b.fillSpan(child, &b.entries[m], describe(b.entries[m].span))
+		ev.Spans = append(ev.Spans, child)
 		positions = append(positions, b.entries[m].pos)
 		dataSpans = append(dataSpans, b.entries[m].span)
 	}
