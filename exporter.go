@@ -59,6 +59,8 @@ type sentryExporter struct {
 	// workers keeps the sending goroutines' encoders and buffers across pushes: enough for every
 	// project sending at once with max_requests_in_flight each.
 	workers *freelist.List[*sendWorker]
+	// largeBuffers keeps a few buffers for events larger than a worker keeps room for.
+	largeBuffers *freelist.List[[]byte]
 	// scratch keeps the transform's working memory across pushes, one per push at once.
 	scratch *freelist.List[*transformScratch]
 
@@ -126,6 +128,7 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	e.telemetry = tb
+	e.largeBuffers = freelist.New(2*runtime.GOMAXPROCS(0), func() []byte { return nil })
 	e.scratch = freelist.New(runtime.GOMAXPROCS(0), func() *transformScratch { return new(transformScratch) })
 	e.workers = freelist.New(e.cfg.MaxRequestsInFlight*len(e.projects()), func() *sendWorker { return new(sendWorker) })
 	return e, nil
@@ -385,17 +388,40 @@ type sendWorker struct {
 	repairs sanitize.Counts
 }
 
-// maxRetainedBuffer is the largest buffer a worker keeps for the next event: room for Sentry's
-// largest event and its envelope. Traces of hundreds of spans make payloads of several hundred KiB;
-// a smaller bound made every such event regrow its buffers from nothing (15% of the bytes the
-// exporter allocated). Anything larger is left to the garbage collector.
-const maxRetainedBuffer = maxEventBytes + 64<<10
+// maxRetainedBuffer is the largest buffer a worker keeps for the next event. A push sends with up
+// to max_requests_in_flight workers and the sending queue runs several pushes at once, so workers
+// that each kept room for Sentry's largest event pinned tens of MiB (BenchmarkPeakHeap). Buffers for
+// larger events are shared instead, a few per exporter (see room).
+const maxRetainedBuffer = 256 << 10
 
-func (sw *sendWorker) trim() {
+// encodedBytesPerSpan estimates a transaction's JSON per span (about 600 bytes on the benchmark
+// workload), so a large transaction's buffer is allocated once at about its size instead of
+// doubling its way there.
+const encodedBytesPerSpan = 640
+
+// room returns buf, emptied, with room for at least n bytes: buf itself when it is large enough,
+// else a kept large buffer or a new one.
+func (e *sentryExporter) room(buf []byte, n int) []byte {
+	if cap(buf) >= n {
+		return buf[:0]
+	}
+	if n > maxRetainedBuffer {
+		if large := e.largeBuffers.Get(); cap(large) >= n {
+			return large[:0]
+		}
+	}
+	return make([]byte, 0, n)
+}
+
+// trim hands a worker's buffers that grew beyond maxRetainedBuffer to the exporter's few large
+// ones, so the worker does not pin them while it sends small events.
+func (e *sentryExporter) trim(sw *sendWorker) {
 	if cap(sw.payload) > maxRetainedBuffer {
+		e.largeBuffers.Put(sw.payload)
 		sw.payload = nil
 	}
 	if cap(sw.envelope) > maxRetainedBuffer {
+		e.largeBuffers.Put(sw.envelope)
 		sw.envelope = nil
 	}
 }
@@ -415,8 +441,8 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
 		}})
 	}
-	defer sw.trim()
-	sw.payload = encodeEvent(&sw.encoder, sw.payload[:0], &ev, &sw.repairs)
+	defer e.trim(sw)
+	sw.payload = encodeEvent(&sw.encoder, e.room(sw.payload, 4<<10+encodedBytesPerSpan*len(ev.dataSpans)), &ev, &sw.repairs)
 	payload := sw.payload
 	if len(payload) > maxEventBytes {
 		if a, b, ok := splitTransaction(ev); ok {
@@ -440,7 +466,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
 		n = 2
 	}
-	sw.envelope = envelope.Append(sw.envelope[:0], envelope.Header{
+	sw.envelope = envelope.Append(e.room(sw.envelope, len(payload)+2<<10+len(report)), envelope.Header{
 		EventID:    string(ev.event.EventID),
 		SentAt:     now,
 		SDKName:    sdkName,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
@@ -41,9 +42,10 @@ type pooledWriter struct {
 	reset func(io.Writer)
 }
 
-// maxIdleWriters bounds the compressors kept between requests. The list only ever holds as many
-// as were in use at once, which max_requests_in_flight bounds; this caps it for odd configurations.
-const maxIdleWriters = 64
+// idleWriters is how many compressors are kept between requests. A sender holds one only while it
+// compresses, not while its request is under way, so about one per CPU is ever in use at once; a
+// larger list only kept idle encoders of a few hundred KiB each alive (BenchmarkPeakHeap).
+func idleWriters() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // zstdWindow is how far back zstd looks for matches: the largest envelope the exporter sends.
 const zstdWindow = 4 << 20
@@ -66,7 +68,7 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		if _, err := gzip.NewWriterLevel(nil, level); err != nil {
 			return nil, fmt.Errorf("gzip level %d: %w", level, err)
 		}
-		cp.writers = freelist.New(maxIdleWriters, func() *pooledWriter {
+		cp.writers = freelist.New(idleWriters(), func() *pooledWriter {
 			pw := &pooledWriter{}
 			w, _ := gzip.NewWriterLevel(&pw.buf, level)
 			pw.w, pw.reset = w, w.Reset
@@ -77,7 +79,7 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		if _, err := zlib.NewWriterLevel(nil, level); err != nil {
 			return nil, fmt.Errorf("deflate level %d: %w", level, err)
 		}
-		cp.writers = freelist.New(maxIdleWriters, func() *pooledWriter {
+		cp.writers = freelist.New(idleWriters(), func() *pooledWriter {
 			pw := &pooledWriter{}
 			w, _ := zlib.NewWriterLevel(&pw.buf, level)
 			pw.w, pw.reset = w, w.Reset
@@ -95,7 +97,7 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		if _, err := zstd.NewWriter(nil, opts...); err != nil {
 			return nil, fmt.Errorf("creating zstd encoder: %w", err)
 		}
-		cp.zstd = freelist.New(maxIdleWriters, func() *zstd.Encoder {
+		cp.zstd = freelist.New(idleWriters(), func() *zstd.Encoder {
 			enc, _ := zstd.NewWriter(nil, opts...)
 			return enc
 		})
