@@ -55,6 +55,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.True(t, full.InsecureSkipVerify)
 	assert.False(t, full.ExceptionsAsErrors)
 	assert.Equal(t, 4, full.MaxRequestsInFlight)
+	assert.True(t, full.HTTPClientTelemetry)
 	assert.Equal(t, 12*time.Second, full.TimeoutConfig.Timeout)
 	assert.True(t, full.TraceAssembly.Enabled)
 	assert.Equal(t, 2*time.Second, full.TraceAssembly.Wait)

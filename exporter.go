@@ -161,7 +161,12 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 	level := int(clientCfg.CompressionParams.Level)
 	clientCfg.Compression = ""
 	clientCfg.CompressionParams = configcompression.CompressionParams{}
-	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), e.settings)
+	settings := e.settings
+	if !e.cfg.HTTPClientTelemetry {
+		// confighttp instruments the client only when both providers are set.
+		settings.TracerProvider, settings.MeterProvider = nil, nil
+	}
+	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), settings)
 	if err != nil {
 		return fmt.Errorf("building the HTTP client from http: %w", err)
 	}

@@ -276,3 +276,38 @@ func TestExceptionInBatchWithoutRootBecomesLinkedIssue(t *testing.T) {
 	assert.Equal(t, []string{hexID("e102", 8)}, []string{tx.Spans[0].SpanID}, "which the transaction holds")
 	assert.Equal(t, tx.Transaction, issue.Transaction)
 }
+
+// TestHTTPClientTelemetryIsOffUnlessAsked: by default the HTTP client is not instrumented by
+// otelhttp (no span or http.client.* metric per request), while the exporter's own request metric
+// counts every request; http_client_telemetry: true brings the instrumentation back.
+func TestHTTPClientTelemetryIsOffUnlessAsked(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{false, true} {
+		srv := sentrytest.NewTest(t)
+		exp, tel := startExporter(t, srv, map[string]any{"http_client_telemetry": on})
+		b := newTraceBuilder()
+		b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET /cart", 0, 100)
+		b.span("checkout", "b2", "b201", "", ptrace.SpanKindServer, "POST /checkout", 0, 100)
+		require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+		require.Len(t, srv.Transactions(), 2)
+
+		requests, err := tel.GetMetric("otelcol_sentry_exporter_requests")
+		require.NoError(t, err, "the exporter's own request metric is always there")
+		assert.Equal(t, "otelcol_sentry_exporter_requests", requests.Name)
+
+		var clientSpans int
+		for _, s := range tel.SpanRecorder.Ended() {
+			if s.SpanKind().String() == "client" {
+				clientSpans++
+			}
+		}
+		_, metricErr := tel.GetMetric("http.client.request.duration")
+		if on {
+			assert.Equal(t, 2, clientSpans, "one otelhttp client span per request")
+			assert.NoError(t, metricErr)
+		} else {
+			assert.Zero(t, clientSpans)
+			assert.Error(t, metricErr, "no otelhttp metrics")
+		}
+	}
+}
