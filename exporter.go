@@ -414,8 +414,10 @@ func (e *sentryExporter) room(buf []byte, n int) []byte {
 		if large := e.largeBuffers.Get(); cap(large) >= n {
 			return large[:0]
 		}
+		return make([]byte, 0, n)
 	}
-	return make([]byte, 0, n)
+	// Doubling, as append would, so a worker's buffer settles after a few events.
+	return make([]byte, 0, max(n, min(2*cap(buf), maxRetainedBuffer)))
 }
 
 // trim hands a worker's buffers that grew beyond maxRetainedBuffer to the exporter's few large
