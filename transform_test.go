@@ -415,3 +415,36 @@ func TestTransformBuildsLargeBatchesInParallelWithTheSameResult(t *testing.T) {
 	assert.Positive(t, oneRepairs[sanitize.EmptyName])
 	assert.Positive(t, oneRepairs[sanitize.InvalidUTF8])
 }
+
+// TestTransformScratchReusedAcrossBatchesLeavesNothingBehind: a scratch that served other batches
+// (larger and smaller) gives exactly what a fresh one gives, and a released scratch holds no span.
+func TestTransformScratchReusedAcrossBatchesLeavesNothingBehind(t *testing.T) {
+	batches, _ := workload.Generate(workload.Config{Seed: 11, Traces: 200, BatchSize: 512})
+	assembled := assembleBatches(batches)
+	order := []ptrace.Traces{assembled[0], batches[3], batches[0], assembled[0], batches[5]}
+
+	encode := func(events []sentryEvent, repairs sanitize.Counts) ([]string, sanitize.Counts) {
+		var enc eventjson.Encoder
+		out := make([]string, len(events))
+		for i := range events {
+			out[i] = string(encodeEvent(&enc, nil, &events[i], &repairs))
+		}
+		return out, repairs
+	}
+	scratch := new(transformScratch)
+	for i, td := range order {
+		want, wantRepairs := encode(transformTraces(td, benchOptions))
+		got, gotRepairs := encode(transformWith(scratch, td, benchOptions))
+		require.Equal(t, want, got, "batch %d", i)
+		require.Equal(t, wantRepairs, gotRepairs, "batch %d", i)
+		scratch.release()
+		spans := scratch.spans[:cap(scratch.spans)]
+		for j := range spans {
+			require.Equal(t, &sentry.Span{}, &spans[j], "span %d left after release", j)
+		}
+		for _, d := range scratch.data[:cap(scratch.data)] {
+			require.Equal(t, ptrace.Span{}, d)
+		}
+		require.Empty(t, scratch.index)
+	}
+}
