@@ -45,7 +45,7 @@ func newRawServer(b *testing.B) *rawServer {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer conn.Close()
+				defer func() { _ = conn.Close() }()
 				serveRaw(conn)
 			}()
 		}
