@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,6 +160,8 @@ type batchTransform struct {
 type transformScratch struct {
 	entries []spanEntry
 	index   map[spanKey]int
+	// offsets, members and fill group transaction members by head (appendTransactionJobs).
+	offsets, members, fill []int
 	// The arenas hold, for every transaction, its root and child spans, pointers to the children,
 	// and the positions and pdata spans of all of them (see eventArena).
 	spans     []sentry.Span
@@ -486,22 +489,44 @@ func (b *batchTransform) startsTransaction(i int) bool {
 // appendTransactionJobs plans one transaction per head, in the order heads appear in the batch.
 func (b *batchTransform) appendTransactionJobs(jobs []eventJob) []eventJob {
 	entries := b.entries
-	members := make(map[int][]int)
-	var heads []int
+	// Members are grouped by head with a counting sort into one slice: counts per head, then
+	// each head's run, members in batch order.
+	offsets := grow(b.scratch.offsets, len(entries)+1)
+	clear(offsets)
+	heads := 0
 	for i := range entries {
 		if entries[i].resend == resendErrors {
 			continue
 		}
-		h := entries[i].head
-		if h == i {
-			heads = append(heads, i)
+		if h := entries[i].head; h == i {
+			heads++
+		} else {
+			offsets[h+1]++
+		}
+	}
+	for i := range entries {
+		offsets[i+1] += offsets[i]
+	}
+	members := grow(b.scratch.members, offsets[len(entries)])
+	fill := grow(b.scratch.fill, len(entries))
+	copy(fill, offsets[:len(entries)])
+	for i := range entries {
+		if entries[i].resend == resendErrors {
 			continue
 		}
-		members[h] = append(members[h], i)
+		if h := entries[i].head; h != i {
+			members[fill[h]] = i
+			fill[h]++
+		}
 	}
-	for _, h := range heads {
-		group := members[h]
-		jobs = append(jobs, eventJob{entry: h, group: group, events: len(group)/maxSpansPerTransaction + 1})
+	b.scratch.offsets, b.scratch.members, b.scratch.fill = offsets, members, fill
+	jobs = slices.Grow(jobs, heads)
+	for i := range entries {
+		if entries[i].resend == resendErrors || entries[i].head != i {
+			continue
+		}
+		group := members[offsets[i]:offsets[i+1]:offsets[i+1]]
+		jobs = append(jobs, eventJob{entry: i, group: group, events: len(group)/maxSpansPerTransaction + 1})
 	}
 	return jobs
 }
