@@ -90,6 +90,15 @@ const RootSpanData SpanData = -1
 // the index in the event's Spans).
 type DataWriter func(dst []byte, i SpanData) []byte
 
+// AppendAny writes v as it would be written inside an event (maps with sorted keys, the same
+// types and repairs), for values many events share: the caller keeps the result as a
+// json.RawMessage, which encoding then copies instead of writing v again.
+func (e *Encoder) AppendAny(dst []byte, v any) []byte {
+	w := writer{enc: e, dst: dst}
+	w.value(v, 0)
+	return w.dst
+}
+
 // AppendWithData is Append with span data taken from data (see SpanData); data may be nil.
 func (e *Encoder) AppendWithData(dst []byte, ev *sentry.Event, data DataWriter) []byte {
 	if ev == nil {
@@ -609,6 +618,14 @@ func (w *writer) value(v any, depth int) {
 			w.value(item, depth+1)
 		}
 		w.dst = append(w.dst, ']')
+	case json.RawMessage:
+		// JSON written earlier by this package (AppendAny), kept to be written as it is: a
+		// resource's context is the same in every event of a batch.
+		if x == nil {
+			w.dst = append(w.dst, "null"...)
+			return
+		}
+		w.dst = append(w.dst, x...)
 	case []byte:
 		if x == nil {
 			w.dst = append(w.dst, "null"...)

@@ -388,3 +388,27 @@ func TestAppendFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendAnyAsRawMessageWritesWhatTheValueWould: a context value encoded once with AppendAny and
+// kept as a json.RawMessage is written exactly as the value itself would be, and encoding/json
+// agrees.
+func TestAppendAnyAsRawMessageWritesWhatTheValueWould(t *testing.T) {
+	resource := map[string]any{
+		"service.name": "checkout", "host.name": "h\"1\n", "process.pid": int64(42), "zeta": math.NaN(),
+		"nested": map[string]any{"b": []any{true, 1.5, "x"}, "a": nil},
+	}
+	var enc Encoder
+	raw := json.RawMessage(enc.AppendAny(nil, resource))
+	plain := &sentry.Event{EventID: "0123456789abcdef0123456789abcdef", Contexts: map[string]sentry.Context{"otel": {"resource": resource}}}
+	pre := &sentry.Event{EventID: "0123456789abcdef0123456789abcdef", Contexts: map[string]sentry.Context{"otel": {"resource": raw}}}
+	want := string(enc.Append(nil, plain))
+	assert.Equal(t, want, string(enc.Append(nil, pre)))
+	assert.Contains(t, want, `"resource":{"host.name":"h\"1\n","nested":{"a":null,"b":[true,1.5,"x"]},"process.pid":42`)
+
+	viaJSON, err := json.Marshal(pre)
+	require.NoError(t, err)
+	var a, b map[string]any
+	require.NoError(t, json.Unmarshal(viaJSON, &a))
+	require.NoError(t, json.Unmarshal([]byte(want), &b))
+	assert.Equal(t, b["contexts"], a["contexts"])
+}

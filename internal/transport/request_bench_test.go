@@ -121,21 +121,28 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 	for _, tc := range []struct {
-		name        string
-		compression Compression
-		confighttp  bool
+		name         string
+		compression  Compression
+		confighttp   bool
+		instrumented bool
 	}{
-		{"transport", CompressionNone, false},
-		{"transport gzip", CompressionGzip, false},
-		{"transport gzip confighttp", CompressionGzip, true},
+		{"transport", CompressionNone, false, false},
+		{"transport gzip", CompressionGzip, false, false},
+		// The exporter's client by default: confighttp without otelhttp (http_client_telemetry off).
+		{"transport gzip confighttp", CompressionGzip, true, false},
+		// http_client_telemetry on: confighttp wraps the client in otelhttp's instrumentation.
+		{"transport gzip confighttp otelhttp", CompressionGzip, true, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			client := newClient()
 			if tc.confighttp {
-				// The exporter's client: confighttp wraps it in otelhttp's instrumentation.
 				cfg := confighttp.NewDefaultClientConfig()
 				cfg.Timeout = 30 * time.Second
-				client, err = cfg.ToClient(context.Background(), nil, componenttest.NewNopTelemetrySettings())
+				set := componenttest.NewNopTelemetrySettings()
+				if !tc.instrumented {
+					set.TracerProvider, set.MeterProvider = nil, nil
+				}
+				client, err = cfg.ToClient(context.Background(), nil, set)
 				if err != nil {
 					b.Fatal(err)
 				}
