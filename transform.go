@@ -2,8 +2,8 @@ package sentryexporter
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"hash/fnv"
 	"runtime"
 	"slices"
