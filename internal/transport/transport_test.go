@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -224,4 +226,86 @@ func TestWaitOutShortLimitsHandBackLongOnes(t *testing.T) {
 	assert.True(t, limited, "a 30 s limit is handed back")
 	assert.Less(t, time.Since(start), time.Second, "returned without waiting for the 30 s")
 	assert.WithinDuration(t, time.Now().Add(30*time.Second), until, 2*time.Second)
+}
+
+// TestBodiesArriveIntactUnderConcurrencyAndDroppedConnections: callers reuse their buffers as soon
+// as Send returns, so this sends many distinct bodies at once while the server drops every 7th
+// connection after answering and answers every 5th request before reading its body (net/http may
+// still be writing it). Every body Sentry accepted must decode to exactly what was sent, and every
+// body must arrive.
+func TestBodiesArriveIntactUnderConcurrencyAndDroppedConnections(t *testing.T) {
+	t.Parallel()
+	for _, c := range []Compression{CompressionNone, CompressionGzip} {
+		t.Run(string(c)+"_", func(t *testing.T) {
+			t.Parallel()
+			bodiesArriveIntact(t, c)
+		})
+	}
+}
+
+func bodiesArriveIntact(t *testing.T, c Compression) {
+	const senders, perSender = 8, 150
+	var requests atomic.Int64
+	var mu sync.Mutex
+	received := map[string]int{}
+	var corrupt atomic.Int64
+	tr, _ := newTestTransport(t, func(w http.ResponseWriter, r *http.Request) {
+		n := requests.Add(1)
+		if n%5 == 0 {
+			// Answer before reading: net/http may still be writing the body.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		body := raw
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			var zr *gzip.Reader
+			if zr, err = gzip.NewReader(bytes.NewReader(raw)); err == nil {
+				body, err = io.ReadAll(zr)
+			}
+		}
+		if err != nil {
+			corrupt.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		id, pad, ok := strings.Cut(string(body), ":")
+		if !ok || pad != strings.Repeat(id, 1+len(id)%7*300) {
+			corrupt.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		received[id]++
+		mu.Unlock()
+		if n%7 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+	}, "http://pub@HOST/1")
+	tr.compressor, _ = newCompressor(c, 1)
+
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			var buf []byte // reused from body to body, as the exporter's workers do
+			for i := range perSender {
+				id := strconv.Itoa(s*perSender + i)
+				buf = append(buf[:0], id+":"+strings.Repeat(id, 1+len(id)%7*300)...)
+				for attempt := 0; ; attempt++ {
+					res := tr.Send(context.Background(), buf, ratelimit.CategoryTransaction)
+					if res.Outcome == Accepted {
+						break
+					}
+					require.Equal(t, Retryable, res.Outcome, "%v", res.Err)
+					require.Less(t, attempt, 20)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, corrupt.Load(), "no body changed while net/http still sent it")
+	assert.Len(t, received, senders*perSender)
 }
