@@ -220,3 +220,25 @@ func TestTransformRepairsResourceValues(t *testing.T) {
 	assert.Equal(t, "fallback-env", events[0].event.Environment, "an environment Sentry rejects falls back to the configured one")
 	assert.Equal(t, "svc@1.0-beta", events[0].event.Release, "Sentry rejects / in releases")
 }
+
+// TestEmptyNameCountedOncePerTransaction: an unnamed span with two exceptions makes one transaction
+// and two error events, all named with the placeholder; the repair is counted once, by the
+// transaction, not again by each error event.
+func TestEmptyNameCountedOncePerTransaction(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "", 0, 10)
+	span := b.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	for range 2 {
+		ev := span.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.type", "ValueError")
+		ev.Attributes().PutStr("exception.message", "bad")
+	}
+	events, repairs := transformTraces(b.td, testOptions)
+	require.Len(t, events, 3)
+	for _, ev := range events {
+		assert.Equal(t, "<unlabeled transaction>", ev.event.Transaction)
+	}
+	assert.Equal(t, 1, repairs[sanitize.EmptyName])
+}

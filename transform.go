@@ -555,14 +555,20 @@ const maxTransactionName = 200
 // transactionName is how Sentry names the transaction headed by entry h; a span without any name
 // gets Sentry's own placeholder rather than an empty name.
 func (b *eventBuilder) transactionName(h int) semconv.Span {
+	return b.nameOf(h, &b.repairs)
+}
+
+// nameOf is transactionName counting its repairs in repairs: an error event names the transaction
+// of its span too, and the transaction counts the repair already.
+func (b *eventBuilder) nameOf(h int, repairs *sanitize.Counts) semconv.Span {
 	head := b.entries[h].span
 	name := describe(head)
 	if name.Name == "" {
 		name.Name = "<unlabeled transaction>"
 		name.Source = sentry.SourceCustom
-		b.repairs.Add(sanitize.EmptyName)
+		repairs.Add(sanitize.EmptyName)
 	}
-	name.Name = sanitize.String(name.Name, maxTransactionName, &b.repairs)
+	name.Name = sanitize.String(name.Name, maxTransactionName, repairs)
 	return name
 }
 
@@ -1013,7 +1019,12 @@ func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Time
 	}
 
 	desc := describe(span)
-	headName := b.transactionName(e.head)
+	// The transaction counts the repairs of its name; with transactions off, this event does.
+	repairs := &b.repairs
+	if b.opts.sendTransactions && b.entries[e.head].resend != resendErrors {
+		repairs = new(sanitize.Counts)
+	}
+	headName := b.nameOf(e.head, repairs)
 	trace := sentry.TraceContext{
 		TraceID: sentry.TraceID(e.traceID),
 		SpanID:  sentry.SpanID(e.spanID),
