@@ -36,9 +36,14 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## bench: transform, encoding and whole-exporter benchmarks (spans/s, allocs/span, bytes/span).
+## bench: transform, encoding and whole-exporter benchmarks (spans/s, CPU and allocs per span, wire bytes),
+## then the exporter's figures beside otlphttp's from the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x $(PKGS)
+	@mkdir -p .build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x $(PKGS) > .build/bench.txt; status=$$?; \
+	cat .build/bench.txt; \
+	awk -f scripts/bench-ratio.awk .build/bench.txt; \
+	exit $$status
 
 ## fuzz: runs each fuzz target for FUZZTIME (default 1m).
 FUZZTIME ?= 1m

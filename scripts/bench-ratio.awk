@@ -1,0 +1,16 @@
+# Prints the whole exporter's benchmark figures beside otlphttp's, from one `go test -bench` output,
+# so the ratio the performance targets are stated in is read off a single run.
+function metric(line, unit,    n, i, f) {
+	n = split(line, f, /[ \t]+/)
+	for (i = 2; i <= n; i++) if (f[i] == unit) return f[i-1]
+	return ""
+}
+/^BenchmarkExporter\/default-/ { ours = $0 }
+/^BenchmarkOTLPHTTP-/          { otlp = $0 }
+END {
+	if (ours == "" || otlp == "") { print "bench-ratio: BenchmarkExporter/default or BenchmarkOTLPHTTP missing"; exit }
+	printf "\n%-22s %12s %12s %12s %12s %16s\n", "", "spans/s", "cpu-ns/span", "allocs/span", "B/span", "wire-bytes/span"
+	printf "%-22s %12s %12s %12s %12s %16s\n", "sentry (default)", metric(ours, "spans/s"), metric(ours, "cpu-ns/span"), metric(ours, "allocs/span"), metric(ours, "B/span"), metric(ours, "wire-bytes/span")
+	printf "%-22s %12s %12s %12s %12s %16s\n", "otlphttp", metric(otlp, "spans/s"), metric(otlp, "cpu-ns/span"), metric(otlp, "allocs/span"), metric(otlp, "B/span"), metric(otlp, "wire-bytes/span")
+	printf "sentry/otlphttp: %.2fx spans/s (target >= 0.6x), %.2fx CPU per span\n", metric(ours, "spans/s") / metric(otlp, "spans/s"), metric(ours, "cpu-ns/span") / metric(otlp, "cpu-ns/span")
+}
