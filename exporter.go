@@ -128,8 +128,10 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	e.telemetry = tb
-	e.largeBuffers = freelist.New(2*runtime.GOMAXPROCS(0), func() []byte { return nil })
-	e.scratch = freelist.New(runtime.GOMAXPROCS(0), func() *transformScratch { return new(transformScratch) })
+	// What is kept idle follows the CPUs, within bounds: each large buffer is up to 1 MiB and each
+	// scratch a few MiB, and a many-core host needs no more of them than pushes run at once.
+	e.largeBuffers = freelist.New(min(2*runtime.GOMAXPROCS(0), maxIdleLargeBuffers), func() []byte { return nil })
+	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transformScratch { return new(transformScratch) })
 	e.workers = freelist.New(e.cfg.MaxRequestsInFlight*len(e.projects()), func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
@@ -398,6 +400,12 @@ type sendWorker struct {
 // that each kept room for Sentry's largest event pinned tens of MiB (BenchmarkPeakHeap). Buffers for
 // larger events are shared instead, a few per exporter (see room).
 const maxRetainedBuffer = 256 << 10
+
+// Bounds on what the exporter keeps idle between pushes (see newSentryExporter).
+const (
+	maxIdleLargeBuffers = 8
+	maxIdleScratches    = 8
+)
 
 // encodedBytesPerSpan estimates a transaction's JSON per span (about 600 bytes on the benchmark
 // workload), so a large transaction's buffer is allocated once at about its size instead of

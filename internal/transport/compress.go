@@ -45,7 +45,7 @@ type pooledWriter struct {
 // idleWriters is how many compressors are kept between requests. A sender holds one only while it
 // compresses, not while its request is under way, so about one per CPU is ever in use at once; a
 // larger list only kept idle encoders of a few hundred KiB each alive (BenchmarkPeakHeap).
-func idleWriters() int { return 2 * runtime.GOMAXPROCS(0) }
+func idleWriters() int { return min(2*runtime.GOMAXPROCS(0), 16) }
 
 // zstdWindow is how far back zstd looks for matches: the largest envelope the exporter sends.
 const zstdWindow = 4 << 20
