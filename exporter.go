@@ -56,8 +56,7 @@ type sentryExporter struct {
 
 	// client is built in start and shared by every project's transport.
 	client *http.Client
-	// workers keeps the sending goroutines' encoders and buffers across pushes: enough for every
-	// project sending at once with max_requests_in_flight each.
+	// workers keeps the sending goroutines' encoders and buffers across pushes.
 	workers *freelist.List[*sendWorker]
 	// largeBuffers keeps a few buffers for events larger than a worker keeps room for.
 	largeBuffers *freelist.List[[]byte]
@@ -132,7 +131,10 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 	// scratch a few MiB, and a many-core host needs no more of them than pushes run at once.
 	e.largeBuffers = freelist.New(min(2*runtime.GOMAXPROCS(0), maxIdleLargeBuffers), func() []byte { return nil })
 	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transformScratch { return new(transformScratch) })
-	e.workers = freelist.New(e.cfg.MaxRequestsInFlight*len(e.projects()), func() *sendWorker { return new(sendWorker) })
+	// Workers (up to 512 KiB of buffers each) for every project sending at once, but not hundreds
+	// for a routing table of many projects.
+	idleWorkers := max(e.cfg.MaxRequestsInFlight, min(e.cfg.MaxRequestsInFlight*len(e.projects()), maxIdleWorkers))
+	e.workers = freelist.New(idleWorkers, func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
 
@@ -405,6 +407,7 @@ const maxRetainedBuffer = 256 << 10
 const (
 	maxIdleLargeBuffers = 8
 	maxIdleScratches    = 8
+	maxIdleWorkers      = 32
 )
 
 // encodedBytesPerSpan estimates a transaction's JSON per span (about 600 bytes on the benchmark
