@@ -483,3 +483,27 @@ func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 	}
 	return ev
 }
+
+// BenchmarkQueued runs both exporters with their default sending queue (10 consumers) and retries
+// on, as a collector runs them: pushes then run in parallel, so otlphttp uses every CPU too, not only
+// the exporter that sends each push's envelopes in parallel. Shutdown, inside the loop, drains the
+// queue, so every span is counted.
+func BenchmarkQueued(b *testing.B) {
+	batches, spans := benchWorkload(b)
+	b.Run("sentry", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := NewFactory()
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+		require.NoError(b, cfg.Validate())
+		runExporter(b, f, cfg, srv, batches, spans)
+	})
+	b.Run("otlphttp", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := otlphttpexporter.NewFactory()
+		cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
+		cfg.ClientConfig.Endpoint = srv.URL
+		require.NoError(b, cfg.Validate())
+		runExporter(b, f, cfg, srv, batches, spans)
+	})
+}

@@ -7,10 +7,15 @@ function metric(line, unit,    n, i, f) {
 }
 /^BenchmarkExporter\/default-/ { ours = $0 }
 /^BenchmarkOTLPHTTP-/          { otlp = $0 }
+/^BenchmarkQueued\/sentry-/     { qours = $0 }
+/^BenchmarkQueued\/otlphttp-/   { qotlp = $0 }
 END {
 	if (ours == "" || otlp == "") { print "bench-ratio: BenchmarkExporter/default or BenchmarkOTLPHTTP missing"; exit }
 	printf "\n%-22s %12s %12s %12s %12s %16s\n", "", "spans/s", "cpu-ns/span", "allocs/span", "B/span", "wire-bytes/span"
 	printf "%-22s %12s %12s %12s %12s %16s\n", "sentry (default)", metric(ours, "spans/s"), metric(ours, "cpu-ns/span"), metric(ours, "allocs/span"), metric(ours, "B/span"), metric(ours, "wire-bytes/span")
 	printf "%-22s %12s %12s %12s %12s %16s\n", "otlphttp", metric(otlp, "spans/s"), metric(otlp, "cpu-ns/span"), metric(otlp, "allocs/span"), metric(otlp, "B/span"), metric(otlp, "wire-bytes/span")
 	printf "sentry/otlphttp: %.2fx spans/s (target >= 0.6x), %.2fx CPU per span\n", metric(ours, "spans/s") / metric(otlp, "spans/s"), metric(ours, "cpu-ns/span") / metric(otlp, "cpu-ns/span")
+	if (qours != "" && qotlp != "") {
+		printf "with both sending queues on: %.2fx spans/s (%s vs %s), %.2fx CPU per span\n", metric(qours, "spans/s") / metric(qotlp, "spans/s"), metric(qours, "spans/s"), metric(qotlp, "spans/s"), metric(qours, "cpu-ns/span") / metric(qotlp, "cpu-ns/span")
+	}
 }
