@@ -139,7 +139,7 @@ func transformWith(scratch *transformScratch, td ptrace.Traces, opts transformOp
 		jobs = b.appendTransactionJobs(jobs)
 	}
 	if opts.exceptionsAsErrors {
-		jobs = b.appendErrorJobs(jobs, td)
+		jobs = b.appendErrorJobs(jobs)
 	}
 	return b.build(jobs), b.repairs
 }
@@ -224,13 +224,12 @@ type eventJob struct {
 	events int
 	// group is a transaction job's member spans.
 	group []int
-	// The rest describe an error job: the exception's attributes, time, its position among the
-	// span's events (the event id's salt) and the SDK language (it picks the stack trace parser).
+	// The rest describe an error job: the exception's attributes, time and its position among the
+	// span's events (the event id's salt).
 	isError   bool
 	exception pcommon.Map
 	timestamp pcommon.Timestamp
 	salt      uint64
-	language  string
 }
 
 // eventBuilder builds events from a batchTransform that no longer changes, so several builders
@@ -280,7 +279,7 @@ func (b *batchTransform) build(jobs []eventJob) []sentryEvent {
 		j := jobs[i]
 		dst := out[offsets[i] : offsets[i]+j.events]
 		if j.isError {
-			dst[0] = w.buildErrorEvent(j.entry, j.exception, j.timestamp, j.salt, j.language)
+			dst[0] = w.buildErrorEvent(j.entry, j.exception, j.timestamp, j.salt)
 			return
 		}
 		arena := arenaOf(i)
@@ -852,7 +851,9 @@ type resourceInfo struct {
 	release     string
 	platform    string
 	serverName  string
-	sdk         sentry.SdkInfo
+	// language is telemetry.sdk.language; it picks the stack trace parser of error events.
+	language string
+	sdk      sentry.SdkInfo
 	// otelContext is contexts.otel: the resource attributes, typed.
 	otelContext sentry.Context
 }
@@ -884,11 +885,13 @@ func newResourceInfo(attrs pcommon.Map, defaultEnvironment string, repairs *sani
 		}
 		return ""
 	}
+	language := str(attrTelemetrySDKLanguage)
 	info := resourceInfo{
 		serviceName: str("service.name"),
 		environment: str("deployment.environment.name", "deployment.environment"),
 		serverName:  str("host.name"),
-		platform:    platformOf(str("telemetry.sdk.language")),
+		platform:    platformOf(language),
+		language:    language,
 	}
 	if info.environment == "" {
 		info.environment = defaultEnvironment
@@ -902,8 +905,8 @@ func newResourceInfo(attrs pcommon.Map, defaultEnvironment string, repairs *sani
 		}
 	}
 	info.sdk = sentry.SdkInfo{Name: "opentelemetry", Version: str("telemetry.sdk.version")}
-	if lang := str("telemetry.sdk.language"); lang != "" {
-		info.sdk.Name = "opentelemetry." + lang
+	if language != "" {
+		info.sdk.Name = "opentelemetry." + language
 	}
 	if env := info.environment; env != "" && validateEnvironment(env) != nil {
 		// Sentry rejects such names (see the environment setting); keep the event under the default.
@@ -953,41 +956,29 @@ const (
 
 // appendErrorJobs plans one Sentry error event per exception: every span event named
 // "exception", and a span that carries exception attributes itself (some instrumentations do).
-func (b *batchTransform) appendErrorJobs(jobs []eventJob, td ptrace.Traces) []eventJob {
-	rss := td.ResourceSpans()
+func (b *batchTransform) appendErrorJobs(jobs []eventJob) []eventJob {
 	for i := range b.entries {
 		e := &b.entries[i]
 		if e.resend == resendTransaction {
 			continue
 		}
-		language := ""
 		events := e.span.Events()
 		for j := 0; j < events.Len(); j++ {
 			ev := events.At(j)
 			if ev.Name() != exceptionEventName {
 				continue
 			}
-			if language == "" {
-				language = sdkLanguage(rss.At(e.resource))
-			}
 			ts := ev.Timestamp()
 			if ts == 0 {
 				ts = e.end
 			}
-			jobs = append(jobs, eventJob{entry: i, exception: ev.Attributes(), isError: true, timestamp: ts, salt: uint64(j) + 1, language: language, events: 1})
+			jobs = append(jobs, eventJob{entry: i, exception: ev.Attributes(), isError: true, timestamp: ts, salt: uint64(j) + 1, events: 1})
 		}
 		if _, ok := e.span.Attributes().Get(attrExceptionType); ok {
-			jobs = append(jobs, eventJob{entry: i, exception: e.span.Attributes(), isError: true, timestamp: e.end, language: sdkLanguage(rss.At(e.resource)), events: 1})
+			jobs = append(jobs, eventJob{entry: i, exception: e.span.Attributes(), isError: true, timestamp: e.end, events: 1})
 		}
 	}
 	return jobs
-}
-
-func sdkLanguage(rs ptrace.ResourceSpans) string {
-	if v, ok := rs.Resource().Attributes().Get(attrTelemetrySDKLanguage); ok {
-		return v.Str()
-	}
-	return ""
 }
 
 // maxBreadcrumbs bounds the span events carried as breadcrumbs on one error event.
@@ -995,7 +986,7 @@ const maxBreadcrumbs = 100
 
 // buildErrorEvent makes the error event for one exception of entry i, linked to its span and trace.
 // The span's other events before the exception become breadcrumbs.
-func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64, language string) sentryEvent {
+func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Timestamp, salt uint64) sentryEvent {
 	e := &b.entries[i]
 	span := e.span
 	res := &b.resources[e.resource]
@@ -1005,7 +996,7 @@ func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Time
 		}
 		return ""
 	}
-	parsed := stacktrace.Parse(language, str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStacktrace))
+	parsed := stacktrace.Parse(res.language, str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStacktrace))
 	exceptions := parsed.Exceptions
 	reported := &exceptions[len(exceptions)-1]
 	if reported.Mechanism == nil {
