@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -455,34 +456,75 @@ func assemble(traces []*heldTrace, spans int) *outBatch {
 	return &outBatch{td: td, spans: spans, traces: len(traces)}
 }
 
-// deliver hands batches to next in order and stops at the first failure, returning the failed batch and
-// all after it with the error. A permanent error is not a failure to retry: see below.
-func (a *Assembler) deliver(ctx context.Context, batches []*outBatch) ([]*outBatch, error) {
+// pushesInFlight is how many batches deliver hands to next at once. The exporter transforms a batch
+// on one CPU before it sends its events in parallel; with a second batch under way, that batch's
+// sending fills the CPU the first one's transform leaves idle (without a sending queue, next returns
+// only when a batch is sent). More would only hold more batches in memory at once.
+const pushesInFlight = 2
+
+// deliver hands batches to next, up to pushesInFlight at once, starting them in order. It stops starting
+// new ones at the first failure and returns the failed batches and those not started, in order, with the
+// first failure's error. With eachOnce, every batch is tried even after a failure (Shutdown: a full queue
+// may have room for a smaller batch). A permanent error is not a failure to retry: see below.
+func (a *Assembler) deliver(ctx context.Context, batches []*outBatch, eachOnce bool) ([]*outBatch, error) {
+	errs := make([]error, len(batches))
+	var failed atomic.Bool
+	slots := make(chan struct{}, pushesInFlight)
+	var wg sync.WaitGroup
+	started := 0
 	for i, b := range batches {
-		err := a.next(ctx, b.td)
-		if err == nil {
-			a.handedOn(ctx, b.spans, b.traces)
-			continue
+		slots <- struct{}{}
+		if failed.Load() && !eachOnce {
+			<-slots
+			break
 		}
-		if consumererror.IsPermanent(err) {
-			// The exporter will never take this data and has already reported so; retrying would hold it
-			// forever and then block everything behind it.
-			a.handedOn(ctx, b.spans, b.traces)
-			a.noteRejected(b.spans, err)
-			continue
-		}
-		var partial consumererror.Traces
-		if errors.As(err, &partial) {
-			a.narrow(ctx, b, partial.Data())
-		}
-		return batches[i:], err
+		started++
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if errs[i] = a.deliverOne(ctx, b); errs[i] != nil {
+				failed.Store(true)
+			}
+		})
 	}
-	return nil, nil
+	wg.Wait()
+	var rest []*outBatch
+	var firstErr error
+	for i, b := range batches {
+		if i >= started || errs[i] != nil {
+			rest = append(rest, b)
+		}
+		if firstErr == nil && errs[i] != nil {
+			firstErr = errs[i]
+		}
+	}
+	return rest, firstErr
+}
+
+// deliverOne hands one batch to next and accounts for what left: all of it, or the part a partial
+// failure says was sent. It returns an error when some of the batch is still to be retried.
+func (a *Assembler) deliverOne(ctx context.Context, b *outBatch) error {
+	err := a.next(ctx, b.td)
+	if err == nil {
+		a.handedOn(ctx, b.spans, b.traces)
+		return nil
+	}
+	if consumererror.IsPermanent(err) {
+		// The exporter will never take this data and has already reported so; retrying would hold it
+		// forever and then block everything behind it.
+		a.handedOn(ctx, b.spans, b.traces)
+		a.noteRejected(b.spans, err)
+		return nil
+	}
+	var partial consumererror.Traces
+	if errors.As(err, &partial) {
+		a.narrow(ctx, b, partial.Data())
+	}
+	return err
 }
 
 // handOn delivers batches and keeps what fails in pending for the ticker to retry.
 func (a *Assembler) handOn(ctx context.Context, batches []*outBatch) {
-	rest, err := a.deliver(ctx, batches)
+	rest, err := a.deliver(ctx, batches, false)
 	if len(rest) == 0 {
 		return
 	}
@@ -532,7 +574,7 @@ func (a *Assembler) retryPending(ctx context.Context) bool {
 	if len(batches) == 0 {
 		return true
 	}
-	rest, err := a.deliver(ctx, batches)
+	rest, err := a.deliver(ctx, batches, false)
 	if len(rest) == 0 {
 		return true
 	}
@@ -642,18 +684,11 @@ func (a *Assembler) Shutdown(ctx context.Context) error {
 	batches = append(batches, a.build(all)...)
 
 	// Every batch gets one try, even after a failure: a full queue may have room for a smaller batch.
+	rest, firstErr := a.deliver(ctx, batches, true)
 	var lostSpans, lostTraces int
-	var firstErr error
-	for _, b := range batches {
-		rest, err := a.deliver(ctx, []*outBatch{b})
-		if len(rest) == 0 {
-			continue
-		}
-		lostSpans += rest[0].spans
-		lostTraces += rest[0].traces
-		if firstErr == nil {
-			firstErr = err
-		}
+	for _, b := range rest {
+		lostSpans += b.spans
+		lostTraces += b.traces
 	}
 	if lostSpans == 0 {
 		return nil

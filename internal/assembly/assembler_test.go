@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -569,7 +571,9 @@ func TestBatchCapNeverSplitsATrace(t *testing.T) {
 		}
 		got = append(got, sizes)
 	}
-	assert.Equal(t, [][]int{{4, 4}, {4}, {25}, {3}}, got)
+	// Batches are handed on up to pushesInFlight at once, so they may arrive in any order.
+	slices.SortFunc(got, slices.Compare)
+	assert.Equal(t, [][]int{{3}, {4}, {4, 4}, {25}}, got)
 }
 
 func TestResourcesAndScopesAreDeduplicated(t *testing.T) {
@@ -715,5 +719,88 @@ func TestOwnedInputMovesSpans(t *testing.T) {
 	assert.Len(t, seen, summary.Spans)
 	for _, id := range summary.SpanIDs {
 		assert.Equal(t, 1, seen[id])
+	}
+}
+
+// numberedBatches returns n batches; batch i holds i+1 spans of one trace, so next can tell them apart.
+func numberedBatches(n int) []*outBatch {
+	out := make([]*outBatch, n)
+	for i := range out {
+		specs := make([]spanSpec, i+1)
+		for j := range specs {
+			specs[j] = spanSpec{service: "a", scope: "s", trace: byte(i + 1), span: byte(j + 1)}
+		}
+		out[i] = &outBatch{td: makeBatch(specs...), spans: i + 1, traces: 1}
+	}
+	return out
+}
+
+func TestDeliverOverlapsPushes(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	gate := make(chan struct{})
+	a := New(testConfig(), func(context.Context, ptrace.Traces) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-gate
+		return nil
+	}, nil, nil)
+	done := make(chan []*outBatch)
+	go func() {
+		rest, _ := a.deliver(context.Background(), numberedBatches(6), false)
+		done <- rest
+	}()
+	// The first batch's push waits at the gate until the second is under way too.
+	require.Eventually(t, func() bool { return inFlight.Load() == pushesInFlight }, 5*time.Second, time.Millisecond)
+	close(gate)
+	assert.Empty(t, <-done)
+	assert.Greater(t, most.Load(), int32(1), "batches overlap")
+	assert.Equal(t, int32(pushesInFlight), most.Load(), "never more than pushesInFlight at once")
+}
+
+func TestDeliverStopsStartingBatchesAfterAFailure(t *testing.T) {
+	t.Parallel()
+	refused := errors.New("queue full")
+	for _, eachOnce := range []bool{false, true} {
+		var mu sync.Mutex
+		var accepted, tried []int
+		a := New(testConfig(), func(_ context.Context, td ptrace.Traces) error {
+			n := td.SpanCount()
+			mu.Lock()
+			defer mu.Unlock()
+			tried = append(tried, n)
+			if n == 3 || n == 5 {
+				return fmt.Errorf("batch of %d: %w", n, refused)
+			}
+			accepted = append(accepted, n)
+			return nil
+		}, nil, nil)
+		batches := numberedBatches(8)
+		rest, err := a.deliver(context.Background(), batches, eachOnce)
+		require.ErrorIs(t, err, refused)
+		assert.ErrorContains(t, err, "batch of 3", "the first failure in batch order")
+		var left []int
+		for _, b := range rest {
+			left = append(left, b.spans)
+		}
+		require.True(t, slices.IsSorted(left), "rest keeps the batches' order: %v", left)
+		// Every batch is either accepted or returned, never both.
+		all := append(slices.Clone(accepted), left...)
+		slices.Sort(all)
+		assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, all, "eachOnce=%v", eachOnce)
+		if eachOnce {
+			assert.Len(t, tried, 8, "Shutdown tries every batch once")
+			assert.Equal(t, []int{3, 5}, left)
+			continue
+		}
+		// Batch 3 (index 2) failed: at most the batches already under way with it start after it.
+		assert.LessOrEqual(t, len(tried), 3+pushesInFlight-1, "tried %v", tried)
+		assert.Contains(t, left, 3)
 	}
 }
