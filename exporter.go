@@ -501,7 +501,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		_ = p.reports.Restore(report)
 	}
 	if res.Sent {
-		e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))
+		e.telemetry.SentryExporterRequests.Add(ctx, 1, statusCodeOption(res.StatusCode))
 		e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
 		e.telemetry.SentryExporterBytesSent.Add(ctx, int64(res.BytesSent))
 	}
@@ -513,6 +513,18 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		return append(out, delivery{event: ev, oversize: true, result: res})
 	}
 	return append(out, delivery{event: ev, result: res})
+}
+
+// acceptedOption is the status_code attribute of a 200 answer, built once: nearly every request
+// gets one, and building the option allocated for each.
+var acceptedOption = metric.WithAttributeSet(attribute.NewSet(attribute.Int("status_code", http.StatusOK)))
+
+// statusCodeOption is the status_code attribute for the request metrics.
+func statusCodeOption(code int) metric.AddOption {
+	if code == http.StatusOK {
+		return acceptedOption
+	}
+	return metric.WithAttributes(attribute.Int("status_code", code))
 }
 
 // pushOutcome is what exporterhelper must hear about one push (or one project's part of it).

@@ -145,7 +145,7 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 		// As for traces: a request under way finishes, so its outcome is known (see send).
 		res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryLogItem)
 		if res.Sent {
-			e.telemetry.SentryExporterRequests.Add(ctx, 1, metric.WithAttributes(attribute.Int("status_code", res.StatusCode)))
+			e.telemetry.SentryExporterRequests.Add(ctx, 1, statusCodeOption(res.StatusCode))
 			e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
 			e.telemetry.SentryExporterBytesSent.Add(ctx, int64(res.BytesSent))
 		}

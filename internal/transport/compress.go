@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -37,9 +36,18 @@ type compressor struct {
 
 type pooledWriter struct {
 	w   io.WriteCloser
-	buf bytes.Buffer
-	// reset points w at buf again after a body was written.
+	out appendWriter
+	// reset points w at out again after a body was written.
 	reset func(io.Writer)
+}
+
+// appendWriter appends what is written to b: the compressed body goes straight into the slice
+// the request sends, with no buffer in between to copy from.
+type appendWriter struct{ b []byte }
+
+func (a *appendWriter) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
 }
 
 // idleWriters is how many compressors are kept between requests. A sender holds one only while it
@@ -70,7 +78,7 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		}
 		cp.writers = freelist.New(idleWriters(), func() *pooledWriter {
 			pw := &pooledWriter{}
-			w, _ := gzip.NewWriterLevel(&pw.buf, level)
+			w, _ := gzip.NewWriterLevel(&pw.out, level)
 			pw.w, pw.reset = w, w.Reset
 			return pw
 		})
@@ -81,7 +89,7 @@ func newCompressor(c Compression, level int) (*compressor, error) {
 		}
 		cp.writers = freelist.New(idleWriters(), func() *pooledWriter {
 			pw := &pooledWriter{}
-			w, _ := zlib.NewWriterLevel(&pw.buf, level)
+			w, _ := zlib.NewWriterLevel(&pw.out, level)
 			pw.w, pw.reset = w, w.Reset
 			return pw
 		})
@@ -116,13 +124,15 @@ func (cp *compressor) compress(dst, body []byte) ([]byte, error) {
 	}
 	pw := cp.writers.Get()
 	defer cp.writers.Put(pw)
-	pw.buf.Reset()
-	pw.reset(&pw.buf)
+	pw.out.b = dst
+	// The writer does not keep dst once it is handed back.
+	defer func() { pw.out.b = nil }()
+	pw.reset(&pw.out)
 	if _, err := pw.w.Write(body); err != nil {
 		return dst, fmt.Errorf("compressing with %s: %w", cp.encoding, err)
 	}
 	if err := pw.w.Close(); err != nil {
 		return dst, fmt.Errorf("compressing with %s: %w", cp.encoding, err)
 	}
-	return append(dst, pw.buf.Bytes()...), nil
+	return pw.out.b, nil
 }

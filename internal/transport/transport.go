@@ -69,12 +69,13 @@ type Result struct {
 
 // Transport sends envelopes to one Sentry project. It is safe for concurrent use.
 type Transport struct {
-	client    *http.Client
-	url       string
-	auth      string
-	userAgent string
-	limits    *ratelimit.Limits
-	now       func() time.Time
+	client *http.Client
+	url    string
+	// header holds the headers every request carries; each request gets a clone, which allocates
+	// once instead of once per header.
+	header http.Header
+	limits *ratelimit.Limits
+	now    func() time.Time
 	// compressor is nil when bodies go uncompressed.
 	compressor *compressor
 }
@@ -93,15 +94,29 @@ func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Com
 	if secret := dsn.GetSecretKey(); secret != "" {
 		auth += ", sentry_secret=" + secret
 	}
-	return &Transport{
-		client:     client,
-		url:        dsn.GetAPIURL().String(),
-		auth:       auth,
-		userAgent:  userAgent,
-		limits:     ratelimit.New(now),
-		now:        now,
-		compressor: cp,
-	}, nil
+	t := &Transport{
+		client: client,
+		url:    dsn.GetAPIURL().String(),
+		header: http.Header{
+			"Content-Type":  {envelope.ContentType},
+			"X-Sentry-Auth": {auth},
+			"User-Agent":    {userAgent},
+		},
+		limits: ratelimit.New(now),
+		now:    now,
+	}
+	t.setCompressor(cp)
+	return t, nil
+}
+
+// setCompressor makes the transport compress bodies with cp (nil: none) and say so in every request.
+func (t *Transport) setCompressor(cp *compressor) {
+	t.compressor = cp
+	if cp == nil {
+		t.header.Del("Content-Encoding")
+		return
+	}
+	t.header.Set("Content-Encoding", string(cp.encoding))
 }
 
 // Limits exposes the rate limits learnt from Sentry's answers, so the caller can hold data of a
@@ -166,12 +181,7 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 	if err != nil {
 		return Result{Outcome: Permanent, Err: fmt.Errorf("building request: %w", err)}
 	}
-	if t.compressor != nil {
-		req.Header.Set("Content-Encoding", string(t.compressor.encoding))
-	}
-	req.Header.Set("Content-Type", envelope.ContentType)
-	req.Header.Set("X-Sentry-Auth", t.auth)
-	req.Header.Set("User-Agent", t.userAgent)
+	req.Header = t.header.Clone()
 
 	start := t.now()
 	resp, err := t.client.Do(req)

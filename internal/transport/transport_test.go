@@ -285,7 +285,8 @@ func bodiesArriveIntact(t *testing.T, c Compression) {
 			w.Header().Set("Connection", "close")
 		}
 	}, "http://pub@HOST/1")
-	tr.compressor, _ = newCompressor(c, 1)
+	cp, _ := newCompressor(c, 1)
+	tr.setCompressor(cp)
 
 	var wg sync.WaitGroup
 	for s := range senders {
