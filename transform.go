@@ -191,10 +191,12 @@ func (s *transformScratch) retainable() bool {
 	return cap(s.entries) <= maxRetainedSpans && cap(s.spans) <= 2*maxRetainedSpans
 }
 
-// grow returns buf with length n, reusing its memory when it is large enough.
+// grow returns buf with length n, reusing its memory when it is large enough. A new slice gets a
+// quarter more room: assembled batches vary a little in size around maxBatchSpans, and growing to the
+// exact size made every slightly larger batch allocate the arenas again.
 func grow[T any](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]T, n)
+		return make([]T, n, n+n/4)
 	}
 	return buf[:n]
 }
