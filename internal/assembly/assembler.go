@@ -465,7 +465,7 @@ const pushesInFlight = 2
 // deliver hands batches to next, up to pushesInFlight at once, starting them in order. It stops starting
 // new ones at the first failure and returns the failed batches and those not started, in order, with the
 // first failure's error. With eachOnce, every batch is tried even after a failure (Shutdown: a full queue
-// may have room for a smaller batch). A permanent error is not a failure to retry: see below.
+// may have room for a smaller batch). A permanent error is not a failure to retry: see deliverOne.
 func (a *Assembler) deliver(ctx context.Context, batches []*outBatch, eachOnce bool) ([]*outBatch, error) {
 	errs := make([]error, len(batches))
 	var failed atomic.Bool
