@@ -768,39 +768,65 @@ func TestDeliverStopsStartingBatchesAfterAFailure(t *testing.T) {
 	t.Parallel()
 	refused := errors.New("queue full")
 	for _, eachOnce := range []bool{false, true} {
+		// Each batch's push waits for the test to say how it ends. Batches 1 and 2 are under way
+		// together and both fail: whichever slot frees first belongs to a failed batch, so the next
+		// batch must not start. Later batches (if started) end at once; batch 5 fails too.
 		var mu sync.Mutex
-		var accepted, tried []int
+		var tried []int
+		outcome := make([]chan error, 9)
+		for n := range outcome {
+			outcome[n] = make(chan error, 1)
+			if n >= 3 {
+				outcome[n] <- nil
+			}
+		}
+		outcome[5] = make(chan error, 1)
+		outcome[5] <- refused
 		a := New(testConfig(), func(_ context.Context, td ptrace.Traces) error {
 			n := td.SpanCount()
 			mu.Lock()
-			defer mu.Unlock()
 			tried = append(tried, n)
-			if n == 3 || n == 5 {
-				return fmt.Errorf("batch of %d: %w", n, refused)
+			mu.Unlock()
+			if err := <-outcome[n]; err != nil {
+				return fmt.Errorf("batch of %d: %w", n, err)
 			}
-			accepted = append(accepted, n)
 			return nil
 		}, nil, nil)
-		batches := numberedBatches(8)
-		rest, err := a.deliver(context.Background(), batches, eachOnce)
-		require.ErrorIs(t, err, refused)
-		assert.ErrorContains(t, err, "batch of 3", "the first failure in batch order")
+		type result struct {
+			rest []*outBatch
+			err  error
+		}
+		done := make(chan result)
+		go func() {
+			rest, err := a.deliver(context.Background(), numberedBatches(8), eachOnce)
+			done <- result{rest, err}
+		}()
+		require.Eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(tried) == 2
+		}, 5*time.Second, time.Millisecond)
+		outcome[1] <- refused
+		outcome[2] <- refused
+		r := <-done
+		require.ErrorIs(t, r.err, refused)
+		assert.ErrorContains(t, r.err, "batch of 1", "the first failure in batch order")
 		var left []int
-		for _, b := range rest {
+		for _, b := range r.rest {
 			left = append(left, b.spans)
 		}
-		require.True(t, slices.IsSorted(left), "rest keeps the batches' order: %v", left)
-		// Every batch is either accepted or returned, never both.
-		all := append(slices.Clone(accepted), left...)
-		slices.Sort(all)
-		assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, all, "eachOnce=%v", eachOnce)
 		if eachOnce {
-			assert.Len(t, tried, 8, "Shutdown tries every batch once")
-			assert.Equal(t, []int{3, 5}, left)
+			assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, sortedCopy(tried), "Shutdown tries every batch once")
+			assert.Equal(t, []int{1, 2, 5}, left, "only the failed batches are returned, in order")
 			continue
 		}
-		// Batch 3 (index 2) failed: at most the batches already under way with it start after it.
-		assert.LessOrEqual(t, len(tried), 3+pushesInFlight-1, "tried %v", tried)
-		assert.Contains(t, left, 3)
+		assert.Equal(t, []int{1, 2}, sortedCopy(tried), "no batch starts after a failure")
+		assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, left, "the failed batches and those not started, in order")
 	}
+}
+
+func sortedCopy(s []int) []int {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }
