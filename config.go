@@ -149,8 +149,8 @@ func (cfg *Config) Validate() error {
 const (
 	// minTimeout is below one round trip to Sentry: every request would time out.
 	minTimeout = 100 * time.Millisecond
-	// minRetryInterval keeps retries from hammering Sentry in a loop.
-	minRetryInterval = 10 * time.Millisecond
+	// minRetryInterval catches a bare number (nanoseconds), which would retry in a tight loop.
+	minRetryInterval = time.Millisecond
 )
 
 // validateDurations refuses durations too short to mean what they say, above all a bare number, which
