@@ -179,3 +179,41 @@ func firstLine(script string) string {
 	line, _, _ := strings.Cut(script, "\n")
 	return line
 }
+
+// TestDocManifestMatchesBuilderConfig requires the manifest of docs/collector-build.md and this
+// repository's builder-config.yaml to list the same modules at the same versions, so that what the
+// examples are tested with here (make e2e, make run) is what a reader of the page builds.
+func TestDocManifestMatchesBuilderConfig(t *testing.T) {
+	root := repoRoot(t)
+	doc, err := os.ReadFile(filepath.Join(root, collectorBuildDoc))
+	require.NoError(t, err)
+	var manifest string
+	for _, s := range parseDocSteps(t, string(doc)) {
+		if s.kind == "file" && s.arg == builderConfig {
+			manifest = s.body
+		}
+	}
+	require.NotEmpty(t, manifest, "%s marks no %s", collectorBuildDoc, builderConfig)
+	ours, err := os.ReadFile(filepath.Join(root, builderConfig))
+	require.NoError(t, err)
+	want, got := manifestModules(string(ours)), manifestModules(manifest)
+	require.Contains(t, want, "github.com/otelsentry/sentryexporter v0.0.0")
+	assert.ElementsMatch(t, want, got, "modules of %s (first) and of the manifest in %s", builderConfig, collectorBuildDoc)
+}
+
+// manifestModules returns the "module version" of every gomod entry of an ocb manifest, and the
+// telemetry import.
+func manifestModules(manifest string) []string {
+	var mods []string
+	for _, line := range strings.Split(manifest, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "- "))
+		if v, ok := strings.CutPrefix(line, "gomod:"); ok {
+			mods = append(mods, strings.Join(strings.Fields(v), " "))
+		}
+		if v, ok := strings.CutPrefix(line, "import:"); ok {
+			mods = append(mods, "import "+strings.TrimSpace(v))
+		}
+	}
+	return mods
+}
