@@ -1,12 +1,14 @@
 package sentryexporter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,15 +31,18 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/freelist"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
-// Version is this exporter's version, sent to Sentry in the client name and user agent.
-const Version = "0.1.0"
+// Version is this exporter's version, sent to Sentry in the client name and user agent, and as the sdk
+// version of events whose resource names no OpenTelemetry SDK. It is defined in internal/resource, which
+// every signal's mapping shares.
+const Version = resource.ExporterVersion
 
 // sdkName identifies this exporter as the sender in envelope headers and auth.
-const sdkName = "sentry.otel.collector-exporter"
+const sdkName = resource.ExporterName
 
 // maxEventBytes is Sentry's limit on one event or transaction payload; it answers 413 above it.
 const maxEventBytes = 1 << 20
@@ -179,8 +184,32 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 		if p.transport, err = transport.New(client, p.dsn, sdkName+"/"+Version, compression, level, time.Now); err != nil {
 			return fmt.Errorf("http.compression: %w", err)
 		}
+		e.logDestination(p, compression)
 	}
 	return nil
+}
+
+// logDestination says once at start where a project's data goes, so a wrong host or project id shows
+// before anything is missing in Sentry. The DSN's public key is a credential and is never logged.
+func (e *sentryExporter) logDestination(p *project, compression transport.Compression) {
+	route := "dsn"
+	if p != e.defaultProject {
+		route = "routing.dsns." + p.name
+	}
+	prefix := strings.TrimSuffix(p.dsn.GetPath(), "/")
+	if prefix == "" {
+		prefix = "/"
+	}
+	e.logger.Info("Sending to Sentry",
+		zap.String("route", route),
+		zap.String("host", p.dsn.GetHost()),
+		zap.Int("port", p.dsn.GetPort()),
+		zap.String("scheme", p.dsn.GetScheme()),
+		zap.String("project_id", p.dsn.GetProjectID()),
+		zap.String("path_prefix", prefix),
+		zap.String("protocol", "envelope"),
+		zap.String("compression", cmp.Or(string(compression), "none")),
+	)
 }
 
 // shutdown releases connections; exporterhelper has already drained or persisted the queue.
