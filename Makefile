@@ -3,18 +3,24 @@ GO       ?= go
 TOOLS    := -modfile=internal/tools/go.mod
 PKGS     := ./...
 
-.PHONY: all test unit e2e run generate lint fmt bench fuzz tidy
+.PHONY: all test unit norace e2e run generate lint fmt bench fuzz tidy
 
 all: test
 
-## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, and the ocb end-to-end test.
-test: vet unit e2e
+## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the checks that need a
+## binary without it (norace), and the ocb end-to-end test.
+test: vet unit norace e2e
 
 vet:
 	$(GO) vet $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## norace: the allocation checks (testing.AllocsPerRun; the race detector's instrumentation allocates,
+## so they skip or mean nothing under -race) and the delivery workload at full size (smaller under -race).
+norace:
+	$(GO) test -count=1 -timeout 10m -run 'Alloc|TestDeliveryUnderFaults' $(PKGS)
 
 ## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver.
 e2e:
