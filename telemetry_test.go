@@ -211,40 +211,39 @@ func TestMetricAttributeValuesAreDeclared(t *testing.T) {
 		{name: "logs unrouted", logs: true, ld: func() plog.Logs { return logsFixture(3) }, config: routeOnly("search"), want: map[string][]string{"reason": {"unrouted"}}},
 	}
 	seen := &seenAttributes{}
-	t.Run("paths", func(t *testing.T) {
-		for _, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				t.Parallel()
-				var opts []sentrytest.Option
-				if tc.fault != nil {
-					opts = append(opts, sentrytest.WithFaults(tc.fault))
+	// Subtests not parallel: each takes milliseconds, and parallel ones would wait for the
+	// package's slow tests to free a slot.
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []sentrytest.Option
+			if tc.fault != nil {
+				opts = append(opts, sentrytest.WithFaults(tc.fault))
+			}
+			srv := sentrytest.NewTest(t, opts...)
+			extra := map[string]any{}
+			if tc.config != nil {
+				extra = tc.config(srv.DSN())
+			}
+			var tel *componenttest.Telemetry
+			if tc.logs {
+				exp, tl := startLogsExporter(t, srv, extra)
+				tel = tl
+				_ = exp.ConsumeLogs(context.Background(), tc.ld()) // the outcome is in the metrics
+			} else {
+				dsn := srv.DSN()
+				if v, ok := extra["dsn"].(string); ok {
+					dsn = v
 				}
-				srv := sentrytest.NewTest(t, opts...)
-				extra := map[string]any{}
-				if tc.config != nil {
-					extra = tc.config(srv.DSN())
-				}
-				var tel *componenttest.Telemetry
-				if tc.logs {
-					exp, tl := startLogsExporter(t, srv, extra)
-					tel = tl
-					_ = exp.ConsumeLogs(context.Background(), tc.ld()) // the outcome is in the metrics
-				} else {
-					dsn := srv.DSN()
-					if v, ok := extra["dsn"].(string); ok {
-						dsn = v
-					}
-					exp, tl := startExporterDSN(t, dsn, extra)
-					tel = tl
-					_ = exp.ConsumeTraces(context.Background(), tc.traces())
-				}
-				got := checkDeclared(t, declared, tel, seen)
-				for key, values := range tc.want {
-					assert.Subset(t, got[key], values, "%s values", key)
-				}
-			})
-		}
-	})
+				exp, tl := startExporterDSN(t, dsn, extra)
+				tel = tl
+				_ = exp.ConsumeTraces(context.Background(), tc.traces())
+			}
+			got := checkDeclared(t, declared, tel, seen)
+			for key, values := range tc.want {
+				assert.Subset(t, got[key], values, "%s values", key)
+			}
+		})
+	}
 	// Every declared reason and category is emitted by one of the paths above, so metadata.yaml
 	// lists no value the code never emits. (Repair kinds: TestRepairKindsAreDeclared.)
 	for _, key := range []string{"reason", "category"} {
