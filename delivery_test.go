@@ -266,13 +266,13 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 	require.NoError(t, err)
 	pos := func(i int32) spanPosition { return spanPosition{span: i} }
 	failed := transport.Result{Outcome: transport.Retryable, Err: errors.New("503")}
-	deliveries := []delivery{
+	sent := []sentEvent{
 		{event: sentryEvent{category: ratelimit.CategoryError, spans: []spanPosition{pos(1)}}, result: failed},
 		{event: sentryEvent{category: ratelimit.CategoryTransaction, event: &sentry.Event{}, spans: []spanPosition{pos(0), pos(1), pos(2)}}, result: failed},
 	}
-	out := exp.settle(exp.defaultProject, b.td, 2, deliveries, 1)
-	require.Error(t, out.retryErr)
-	spans := out.retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, 1)
+	require.Error(t, out.RetryErr)
+	spans := out.Retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	require.Equal(t, 3, spans.Len())
 	marker := func(i int) string {
 		v, ok := spans.At(i).Attributes().Get(resendAttribute)

@@ -23,7 +23,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/otelsentry/sentryexporter/internal/clientreport"
+	"github.com/otelsentry/sentryexporter/internal/delivery"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
@@ -207,7 +207,7 @@ func TestMetricAttributeValuesAreDeclared(t *testing.T) {
 		{name: "rate limit backoff", fault: sentrytest.RateLimited(60), traces: oneSpan, config: func(string) map[string]any { return retriesOff }, want: map[string][]string{"reason": {"ratelimit_backoff"}}},
 		{name: "unrouted spans", traces: twoServices, config: routeOnly("checkout"), want: map[string][]string{"category": {"span"}, "reason": {"unrouted"}}},
 		{name: "logs rejected and truncated", logs: true, fault: sentrytest.Status(400), ld: longLog, want: map[string][]string{"category": {"log_item"}, "reason": {"rejected"}, "kind": {"truncated"}}},
-		{name: "logs retries disabled", logs: true, fault: sentrytest.Status(503), ld: func() plog.Logs { return logsFixture(3) }, config: func(string) map[string]any { return retriesOff }, want: map[string][]string{"reason": {"retries_disabled"}}},
+		{name: "logs retries disabled", logs: true, fault: sentrytest.Status(503), ld: func() plog.Logs { return logsFixture(3) }, config: func(string) map[string]any { return retriesOff }, want: map[string][]string{"reason": {"send_error"}}},
 		{name: "logs unrouted", logs: true, ld: func() plog.Logs { return logsFixture(3) }, config: routeOnly("search"), want: map[string][]string{"reason": {"unrouted"}}},
 	}
 	seen := &seenAttributes{}
@@ -270,11 +270,8 @@ func TestRepairKindsAreDeclared(t *testing.T) {
 // the declared values, including the ones no single push reaches.
 func TestDropReasonAndCategoryMappings(t *testing.T) {
 	t.Parallel()
-	for _, r := range []clientreport.Reason{clientreport.ReasonNetworkError, clientreport.ReasonSendError, clientreport.ReasonRateLimitBackoff} {
-		assert.Equal(t, string(r), dropReasonAttribute(r).Value.AsString())
-	}
 	for _, c := range []ratelimit.Category{ratelimit.CategoryTransaction, ratelimit.CategoryError, ratelimit.CategorySpan, ratelimit.CategoryLogItem} {
-		assert.Equal(t, string(c), categoryAttribute(c).Value.AsString())
+		assert.Equal(t, string(c), delivery.CategoryAttribute(c).Value.AsString())
 	}
 }
 

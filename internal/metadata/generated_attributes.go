@@ -104,7 +104,7 @@ var MapAttributeKind = map[string]AttributeKind{
 	"invalid_utf8":           AttributeKindInvalidUTF8,
 }
 
-// AttributeReason is a value of the reason attribute: Why items were dropped: rejected (Sentry answered 4xx other than 413 and 429), oversize (too large for Sentry even alone), unrouted (routing.drop_unmatched), ratelimit_backoff (a rate limit outlasts the retries), network_error (no answer, retry_on_failure off), send_error (5xx, retry_on_failure off), retries_disabled (logs: no answer or 5xx, retry_on_failure off).
+// AttributeReason is a value of the reason attribute: Why items were dropped: rejected (Sentry answered 4xx other than 413 and 429), oversize (too large for Sentry even alone), unrouted (routing.drop_unmatched), ratelimit_backoff (a rate limit outlasts the retries), network_error (no answer, retry_on_failure off), send_error (5xx, retry_on_failure off).
 type AttributeReason int
 
 // The reason values metadata.yaml declares.
@@ -116,7 +116,6 @@ const (
 	AttributeReasonRatelimitBackoff
 	AttributeReasonNetworkError
 	AttributeReasonSendError
-	AttributeReasonRetriesDisabled
 )
 
 // String returns the value as the metric attribute carries it; "" for an undeclared value.
@@ -134,8 +133,6 @@ func (av AttributeReason) String() string {
 		return "network_error"
 	case AttributeReasonSendError:
 		return "send_error"
-	case AttributeReasonRetriesDisabled:
-		return "retries_disabled"
 	}
 	return ""
 }
@@ -153,7 +150,6 @@ var MapAttributeReason = map[string]AttributeReason{
 	"ratelimit_backoff": AttributeReasonRatelimitBackoff,
 	"network_error":     AttributeReasonNetworkError,
 	"send_error":        AttributeReasonSendError,
-	"retries_disabled":  AttributeReasonRetriesDisabled,
 }
 
 // AttributeStatusCodeKeyValue is the status_code attribute: HTTP status code of Sentry's answer, or 0 when no answer came (network error).
