@@ -65,6 +65,9 @@ type Result struct {
 	BytesSent int
 	// Duration is the time from request to answer.
 	Duration time.Duration
+	// Response is the body of a 2xx answer to an OTLP request (at most maxResponseBody bytes), where
+	// Sentry reports a partial success; nil for envelopes.
+	Response []byte
 }
 
 // Transport sends envelopes to one Sentry project. It is safe for concurrent use.
@@ -78,7 +81,23 @@ type Transport struct {
 	now    func() time.Time
 	// compressor is nil when bodies go uncompressed.
 	compressor *compressor
+	// otlpURL is the project's OTLP endpoint without the signal ("…/integration/otlp/v1/"), and
+	// otlpHeader the headers of every OTLP request.
+	otlpURL    string
+	otlpHeader http.Header
 }
+
+// Signal names an OTLP signal Sentry ingests at its OTLP endpoints: the last path segment.
+type Signal string
+
+// The OTLP signals this transport posts.
+const (
+	SignalTraces Signal = "traces"
+	SignalLogs   Signal = "logs"
+)
+
+// OTLPContentType is the content type of OTLP/HTTP protobuf bodies.
+const OTLPContentType = "application/x-protobuf"
 
 // New returns a Transport that posts to dsn's envelope endpoint with client, compressing bodies with
 // compression. userAgent names this exporter and its version (it also goes into the sentry_client
@@ -94,9 +113,10 @@ func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Com
 	if secret := dsn.GetSecretKey(); secret != "" {
 		auth += ", sentry_secret=" + secret
 	}
+	apiURL := dsn.GetAPIURL().String()
 	t := &Transport{
 		client: client,
-		url:    dsn.GetAPIURL().String(),
+		url:    apiURL,
 		header: http.Header{
 			"Content-Type":  {envelope.ContentType},
 			"X-Sentry-Auth": {auth},
@@ -104,19 +124,36 @@ func New(client *http.Client, dsn *sentry.Dsn, userAgent string, compression Com
 		},
 		limits: ratelimit.New(now),
 		now:    now,
+		// Sentry's OTLP endpoints sit beside the envelope endpoint: {prefix}/api/{id}/integration/otlp/v1/.
+		otlpURL: strings.TrimSuffix(apiURL, "envelope/") + "integration/otlp/v1/",
+		otlpHeader: http.Header{
+			"Content-Type": {OTLPContentType},
+			// The form Sentry documents for its OTLP endpoints; Relay takes any envelope auth form too.
+			"X-Sentry-Auth": {"Sentry sentry_key=" + dsn.GetPublicKey()},
+			"User-Agent":    {userAgent},
+		},
 	}
 	t.setCompressor(cp)
 	return t, nil
 }
 
+// OTLPURL is the project's OTLP endpoint for signal, derived from the DSN as the envelope endpoint is
+// (scheme, host, port and path prefix kept).
+func (t *Transport) OTLPURL(signal Signal) string { return t.otlpURL + string(signal) }
+
 // setCompressor makes the transport compress bodies with cp (nil: none) and say so in every request.
 func (t *Transport) setCompressor(cp *compressor) {
 	t.compressor = cp
-	if cp == nil {
-		t.header.Del("Content-Encoding")
-		return
+	for _, h := range []http.Header{t.header, t.otlpHeader} {
+		if h == nil {
+			continue
+		}
+		if cp == nil {
+			h.Del("Content-Encoding")
+		} else {
+			h.Set("Content-Encoding", string(cp.encoding))
+		}
 	}
-	t.header.Set("Content-Encoding", string(cp.encoding))
 }
 
 // Limits exposes the rate limits learnt from Sentry's answers, so the caller can hold data of a
@@ -159,7 +196,36 @@ const maxErrorBody = 1024
 // Send posts one envelope whose main item is of category. Nothing is sent while category is rate
 // limited.
 func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Category) Result {
-	if until, limited := t.limits.Until(category); limited {
+	return t.post(ctx, t.url, t.header, body, "envelope", false, category)
+}
+
+// SendOTLP posts an OTLP/HTTP protobuf body of signal to the project's OTLP endpoint. categories are
+// the data categories Sentry counts the body in (span and transaction for traces, whose quotas Sentry
+// enforces on each other; log_item and log_byte for logs): nothing is sent while any of them is rate
+// limited, and a 429 holds the body until the latest of their deadlines. A 2xx answer's body is
+// returned in Result.Response for its partial success.
+func (t *Transport) SendOTLP(ctx context.Context, signal Signal, body []byte, categories ...ratelimit.Category) Result {
+	return t.post(ctx, t.OTLPURL(signal), t.otlpHeader, body, "OTLP "+string(signal), true, categories...)
+}
+
+// limitedUntil is the latest deadline among categories' rate limits.
+func (t *Transport) limitedUntil(categories []ratelimit.Category) (time.Time, ratelimit.Category, bool) {
+	var until time.Time
+	var which ratelimit.Category
+	for _, c := range categories {
+		if u, limited := t.limits.Until(c); limited && u.After(until) {
+			until, which = u, c
+		}
+	}
+	return until, which, !until.IsZero()
+}
+
+// maxResponseBody bounds how much of a 2xx OTLP answer is kept for its partial success.
+const maxResponseBody = 64 << 10
+
+// post sends body to url with header and classifies the answer; what names the body in errors.
+func (t *Transport) post(ctx context.Context, url string, header http.Header, body []byte, what string, keepResponse bool, categories ...ratelimit.Category) Result {
+	if until, category, limited := t.limitedUntil(categories); limited {
 		return Result{
 			Outcome: RateLimited,
 			RetryAt: until,
@@ -178,11 +244,11 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 	} else {
 		body = bytes.Clone(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Result{Outcome: Permanent, Err: fmt.Errorf("building request: %w", err)}
 	}
-	req.Header = t.header.Clone()
+	req.Header = header.Clone()
 
 	start := t.now()
 	resp, err := t.client.Do(req)
@@ -190,7 +256,7 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 	res.Duration = t.now().Sub(start)
 	if err != nil {
 		res.Outcome = Retryable
-		res.Err = fmt.Errorf("sending envelope: %w", stripURL(err))
+		res.Err = fmt.Errorf("sending %s: %w", what, stripURL(err))
 		return res
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -198,6 +264,9 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 	t.limits.Update(resp.StatusCode, resp.Header)
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if keepResponse {
+			res.Response, _ = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+		}
 		// Draining lets the connection be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
 		res.Outcome = Accepted
@@ -208,7 +277,7 @@ func (t *Transport) Send(ctx context.Context, body []byte, category ratelimit.Ca
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		res.Outcome = RateLimited
-		until, limited := t.limits.Until(category)
+		until, _, limited := t.limitedUntil(categories)
 		if !limited {
 			// The limit named other categories only; wait the usual minimum before trying again.
 			until = t.now().Add(time.Second)
