@@ -88,9 +88,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rec.printf("fakesentry listening on %s\nDSN: %s\n", srv.Addr(), srv.DSN())
 	<-ctx.Done()
 	closeErr := srv.Close()
-	rec.printf("totals: transactions=%d spans=%d errors=%d logs=%d client_reports=%d discarded=%d requests=%d rejected=%d faults=%d\n",
-		len(srv.Transactions()), srv.SpanCount(), len(srv.Errors()), len(srv.Logs()), len(srv.ClientReports()),
-		len(srv.Discarded()), srv.Requests(), len(srv.Rejections()), srv.Faults())
+	rec.printf("totals: transactions=%d spans=%d otlp_spans=%d errors=%d logs=%d otlp_logs=%d client_reports=%d discarded=%d requests=%d rejected=%d faults=%d\n",
+		len(srv.Transactions()), srv.SpanCount(), len(srv.OTLPSpans()), len(srv.Errors()), len(srv.Logs()), len(srv.OTLPLogs()),
+		len(srv.ClientReports()), len(srv.Discarded()), srv.Requests(), len(srv.Rejections()), srv.Faults())
 	var outErr error
 	if out != nil {
 		outErr = out.Close()
@@ -120,6 +120,9 @@ type jsonLine struct {
 	Header     json.RawMessage `json:"header"`
 	Items      []jsonItem      `json:"items"`
 	Discarded  []jsonDiscarded `json:"discarded,omitempty"`
+	// OTLPSpans and OTLPLogs count what a request to an OTLP endpoint delivered (it has no header).
+	OTLPSpans int `json:"otlp_spans,omitempty"`
+	OTLPLogs  int `json:"otlp_logs,omitempty"`
 }
 
 // jsonDiscarded says why an item was dropped after the 200; its payload is already in Items.
@@ -146,7 +149,7 @@ func (r *recorder) receive(b sentrytest.Batch) {
 	if r.out == nil {
 		return
 	}
-	line := jsonLine{Seq: b.Seq, ReceivedAt: time.Now().UTC(), Header: b.Envelope.RawHeader}
+	line := jsonLine{Seq: b.Seq, ReceivedAt: time.Now().UTC(), Header: b.Envelope.RawHeader, OTLPSpans: len(b.OTLPSpans), OTLPLogs: len(b.OTLPLogs)}
 	for _, d := range b.Discarded {
 		line.Discarded = append(line.Discarded, jsonDiscarded{ItemType: d.ItemType, EventID: d.EventID, Reason: d.Reason})
 	}

@@ -97,7 +97,7 @@ func TestRunPrintsDSNSummaryAndTotals(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-done, "run stops after cancel (if it did not, the test would time out here)")
-	assert.Contains(t, stdout.String(), "totals: transactions=1 spans=2 errors=0 logs=0 client_reports=0 discarded=0 requests=3 rejected=2 faults=1\n")
+	assert.Contains(t, stdout.String(), "totals: transactions=1 spans=2 otlp_spans=0 errors=0 logs=0 otlp_logs=0 client_reports=0 discarded=0 requests=3 rejected=2 faults=1\n")
 
 	data, err := os.ReadFile(outFile)
 	require.NoError(t, err)

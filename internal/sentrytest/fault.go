@@ -23,6 +23,10 @@ type Request struct {
 	Envelope *Envelope
 	// ItemTypes lists Envelope's item types in order.
 	ItemTypes []string
+	// OTLPSignal is "traces" or "logs" for a request to an OTLP endpoint (Envelope is then nil), and
+	// OTLPItems the spans or log records it carries.
+	OTLPSignal string
+	OTLPItems  int
 }
 
 // Fault changes how the server answers one request. The zero Fault means "answer normally".
@@ -39,11 +43,17 @@ type Fault struct {
 	CloseConnection bool
 	// DropEnvelope answers 2xx but records nothing, like data lost after acceptance.
 	DropEnvelope bool
+	// Rejected answers an OTLP request with a partial success: the first Rejected spans or log
+	// records are not recorded and the answer's rejected_spans (rejected_log_records) says so, with
+	// RejectedMessage as its error_message. Envelope requests ignore it.
+	Rejected        int
+	RejectedMessage string
 }
 
 // IsZero reports whether the fault changes nothing.
 func (f Fault) IsZero() bool {
-	return f.Status == 0 && f.Reason == "" && len(f.Header) == 0 && f.Delay == 0 && !f.CloseConnection && !f.DropEnvelope
+	return f.Status == 0 && f.Reason == "" && len(f.Header) == 0 && f.Delay == 0 && !f.CloseConnection && !f.DropEnvelope &&
+		f.Rejected == 0
 }
 
 // FaultFunc decides the fault for each request. It is called concurrently and must be safe for that.
@@ -64,6 +74,26 @@ func RateLimited(retryAfterSeconds float64, categories ...string) FaultFunc {
 	h.Set("X-Sentry-Rate-Limits", strconv.FormatFloat(retryAfterSeconds, 'f', -1, 64)+":"+strings.Join(categories, ";")+":organization:fakesentry")
 	return func(*Request) Fault {
 		return Fault{Status: http.StatusTooManyRequests, Reason: "fakesentry: rate limited", Header: h.Clone()}
+	}
+}
+
+// PartialSuccess answers every OTLP request with a partial success rejecting up to n of its items.
+func PartialSuccess(n int, message string) FaultFunc {
+	return func(r *Request) Fault {
+		if r.OTLPSignal == "" {
+			return Fault{}
+		}
+		return Fault{Rejected: min(n, r.OTLPItems), RejectedMessage: message}
+	}
+}
+
+// OnlyOTLP applies f to requests to the OTLP endpoints and answers envelopes normally.
+func OnlyOTLP(f FaultFunc) FaultFunc {
+	return func(r *Request) Fault {
+		if r.OTLPSignal == "" {
+			return Fault{}
+		}
+		return f(r)
 	}
 }
 

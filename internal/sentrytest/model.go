@@ -423,6 +423,9 @@ type Batch struct {
 	ClientReports   []ClientReport
 	StandaloneSpans []json.RawMessage
 	Discarded       []Discarded
+	// OTLPSpans and OTLPLogs are what a request to an OTLP endpoint delivered (its Envelope is empty).
+	OTLPSpans []OTLPSpan
+	OTLPLogs  []OTLPLog
 }
 
 // seconds converts a difference of float timestamps to a duration rounded to microseconds: float64

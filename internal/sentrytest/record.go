@@ -157,7 +157,7 @@ func lockedClone[T any](s *Server, v *[]T) []T {
 }
 
 // SpanIDs counts every span id received in accepted transactions, the root contexts.trace.span_id
-// included, so tests can assert exactly-once delivery (every count 1).
+// included, and at the OTLP traces endpoint, so tests can assert exactly-once delivery (every count 1).
 func (s *Server) SpanIDs() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,10 +168,14 @@ func (s *Server) SpanIDs() map[string]int {
 			out[sp.SpanID]++
 		}
 	}
+	for _, sp := range s.otlpSpans {
+		out[sp.SpanID]++
+	}
 	return out
 }
 
-// SpanCount is the number of spans received in accepted transactions, roots included.
+// SpanCount is the number of spans received in accepted transactions, roots included, and at the
+// OTLP traces endpoint.
 func (s *Server) SpanCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,7 +187,7 @@ func (s *Server) spanCountLocked() int {
 	for _, tx := range s.transactions {
 		n += 1 + len(tx.Spans)
 	}
-	return n
+	return n + len(s.otlpSpans)
 }
 
 // Reset forgets everything recorded and zeroes the counters; the fault injector stays.
@@ -193,6 +197,7 @@ func (s *Server) Reset() {
 	s.requests, s.faultCount = 0, 0
 	s.envelopes, s.transactions, s.errorEvents, s.logs = nil, nil, nil, nil
 	s.clientReports, s.standaloneSpans, s.discarded, s.rejections = nil, nil, nil, nil
+	s.otlpSpans, s.otlpLogs = nil, nil
 	s.notifyLocked()
 }
 
@@ -223,7 +228,8 @@ func (s *Server) waitCount(ctx context.Context, what string, n int, count func()
 	return nil
 }
 
-// WaitForSpans waits until at least n spans (roots included) arrived in accepted transactions.
+// WaitForSpans waits until at least n spans (roots included) arrived in accepted transactions or at
+// the OTLP traces endpoint.
 func (s *Server) WaitForSpans(ctx context.Context, n int) error {
 	return s.waitCount(ctx, "spans", n, s.SpanCount)
 }

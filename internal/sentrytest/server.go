@@ -90,6 +90,8 @@ type Server struct {
 	standaloneSpans []json.RawMessage
 	discarded       []Discarded
 	rejections      []Rejection
+	otlpSpans       []OTLPSpan
+	otlpLogs        []OTLPLog
 }
 
 // New starts a fake Sentry listening on a loopback address. Close it when done.
@@ -225,6 +227,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.handlers.Done()
 
+	if signal, ok := s.otlpSignal(r.URL.Path); ok {
+		s.serveOTLP(w, r, seq, faults, signal)
+		return
+	}
 	if r.URL.Path != s.envelopePath() {
 		s.reject(w, seq, protoErr(http.StatusNotFound, "no route for %s (expected %s)", r.URL.Path, s.envelopePath()))
 		return
@@ -234,7 +240,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, seq, protoErr(http.StatusMethodNotAllowed, "method %s not allowed", r.Method))
 		return
 	}
-	if perr := checkAuth(r, s.cfg.publicKey); perr != nil {
+	if perr := checkAuth(r, s.cfg.publicKey, true); perr != nil {
 		s.reject(w, seq, perr)
 		return
 	}
@@ -262,45 +268,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var fault Fault
-	if faults != nil {
-		fault = faults(&Request{Seq: seq, Header: r.Header.Clone(), WireBytes: len(wire), DecodedBytes: len(body), Envelope: env, ItemTypes: env.ItemTypes()})
-	}
-	if !fault.IsZero() {
-		s.mu.Lock()
-		s.faultCount++
-		s.mu.Unlock()
-	}
-	if fault.Delay > 0 {
-		timer := time.NewTimer(fault.Delay)
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			timer.Stop()
-			s.addRejection(Rejection{Seq: seq, Reason: "request ended during injected delay"})
-			// Returning without a response would make net/http send an empty 200: drop the connection.
-			dropConnection(w)
-			return
-		}
-	}
-	if fault.CloseConnection {
-		s.addRejection(Rejection{Seq: seq, Reason: "connection closed by injected fault"})
-		dropConnection(w)
-		return
-	}
-	for k, v := range fault.Header {
-		w.Header()[http.CanonicalHeaderKey(k)] = slices.Clone(v)
-	}
-	status := http.StatusOK
-	if fault.Status != 0 {
-		status = fault.Status
-	}
-	if status < 200 || status > 299 {
-		reason := fault.Reason
-		if reason == "" {
-			reason = "fakesentry: injected status " + strconv.Itoa(status)
-		}
-		s.reject(w, seq, &ProtocolError{Status: status, Reason: reason})
+	fault, status, handled := s.applyFault(w, r, seq, faults, &Request{Seq: seq, Header: r.Header.Clone(), WireBytes: len(wire), DecodedBytes: len(body), Envelope: env, ItemTypes: env.ItemTypes()})
+	if handled {
 		return
 	}
 	if !fault.DropEnvelope {
@@ -317,6 +286,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, `{"id":"`+id+`"}`)
+}
+
+// applyFault asks faults (nil: none) about req and carries out what it decides up to the answer: a
+// delay, a dropped connection, extra headers, an error status. handled reports that the request was
+// answered (or dropped); otherwise the caller answers with status.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, seq int, faults FaultFunc, req *Request) (Fault, int, bool) {
+	var fault Fault
+	if faults != nil {
+		fault = faults(req)
+	}
+	if !fault.IsZero() {
+		s.mu.Lock()
+		s.faultCount++
+		s.mu.Unlock()
+	}
+	if fault.Delay > 0 {
+		timer := time.NewTimer(fault.Delay)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			s.addRejection(Rejection{Seq: seq, Reason: "request ended during injected delay"})
+			// Returning without a response would make net/http send an empty 200: drop the connection.
+			dropConnection(w)
+			return fault, 0, true
+		}
+	}
+	if fault.CloseConnection {
+		s.addRejection(Rejection{Seq: seq, Reason: "connection closed by injected fault"})
+		dropConnection(w)
+		return fault, 0, true
+	}
+	for k, v := range fault.Header {
+		w.Header()[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+	}
+	status := http.StatusOK
+	if fault.Status != 0 {
+		status = fault.Status
+	}
+	if status < 200 || status > 299 {
+		reason := fault.Reason
+		if reason == "" {
+			reason = "fakesentry: injected status " + strconv.Itoa(status)
+		}
+		s.reject(w, seq, &ProtocolError{Status: status, Reason: reason})
+		return fault, status, true
+	}
+	return fault, status, false
 }
 
 // dropConnection closes the client connection without a response, with a TCP reset where possible.
@@ -354,8 +371,10 @@ func (s *Server) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-// checkAuth accepts exactly one of the X-Sentry-Auth header or the sentry_key query parameter.
-func checkAuth(r *http.Request, key string) *ProtocolError {
+// checkAuth accepts exactly one of the X-Sentry-Auth header or the sentry_key query parameter. An
+// envelope's header must name sentry_version 7 and a sentry_client; Sentry's OTLP endpoints take a
+// header with the key alone (full is false).
+func checkAuth(r *http.Request, key string, full bool) *ProtocolError {
 	header := r.Header.Get("X-Sentry-Auth")
 	query := r.URL.Query()
 	_, hasQuery := query["sentry_key"]
@@ -385,10 +404,10 @@ func checkAuth(r *http.Request, key string) *ProtocolError {
 		}
 		fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
-	if v := fields["sentry_version"]; v != "7" {
+	if v, ok := fields["sentry_version"]; (full || ok) && v != "7" {
 		return protoErr(http.StatusUnauthorized, "X-Sentry-Auth: sentry_version %q, want 7", v)
 	}
-	if fields["sentry_client"] == "" {
+	if full && fields["sentry_client"] == "" {
 		return protoErr(http.StatusUnauthorized, "X-Sentry-Auth: missing sentry_client")
 	}
 	if got := fields["sentry_key"]; got != key {

@@ -272,6 +272,26 @@ func summarizeBatch(b *strings.Builder, batch Batch) {
 	for _, d := range batch.Discarded {
 		summarizeDiscarded(b, d)
 	}
+	summarizeOTLP(b, batch)
+}
+
+// summarizeOTLP writes one line per OTLP request: how many spans (and of how many traces, with how many
+// error statuses) or log records it delivered. Span events are not shown: Relay drops them.
+func summarizeOTLP(b *strings.Builder, batch Batch) {
+	if n := len(batch.OTLPSpans); n > 0 {
+		traces := map[string]bool{}
+		errors := 0
+		for _, sp := range batch.OTLPSpans {
+			traces[sp.TraceID] = true
+			if sp.Status == "error" {
+				errors++
+			}
+		}
+		fmt.Fprintf(b, "otlp traces traces=%d errors=%d spans=%d\n", len(traces), errors, n)
+	}
+	if n := len(batch.OTLPLogs); n > 0 {
+		fmt.Fprintf(b, "otlp logs records=%d\n", n)
+	}
 }
 
 func writeOpt(b *strings.Builder, key, value string) {
