@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelsentry/sentryexporter/internal/assembly"
@@ -28,6 +29,12 @@ type Config struct {
 	// DSN is the Sentry project's Data Source Name. It holds the public key, so it is opaque:
 	// the collector prints it as [REDACTED] and no error of ours repeats it.
 	DSN configopaque.String `mapstructure:"dsn"`
+
+	// Protocol is how traces and logs reach Sentry: "transactions" (the default: envelopes of
+	// transactions, error events and Sentry logs, for every Sentry version) or "otlp" (Sentry's OTLP
+	// endpoints, batched; exceptions still become error events in envelopes). docs/protocols.md
+	// compares them.
+	Protocol string `mapstructure:"protocol"`
 
 	// Environment is the Sentry environment used when a resource names none
 	// (deployment.environment.name or deployment.environment win over it).
@@ -98,12 +105,38 @@ var (
 	errRoutingAttribute = errors.New("routing.attribute: required when routing.dsns is set")
 	errRoutingNoDSNs    = errors.New("routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped")
 	errNothingToSend    = errors.New("send_transactions and exceptions_as_errors are both false: the exporter would send nothing")
+	errProtocol         = errors.New(`protocol: must be "transactions" or "otlp"`)
 )
+
+// The protocols of the protocol setting.
+const (
+	protocolTransactions = "transactions"
+	protocolOTLP         = "otlp"
+)
+
+// otlp reports whether traces and logs go to Sentry's OTLP endpoints.
+func (cfg *Config) otlp() bool { return cfg.Protocol == protocolOTLP }
+
+// Unmarshal reads the configuration and then turns trace assembly off by default in the otlp
+// protocol, where Sentry assembles segments from spans itself; an explicit trace_assembly.enabled
+// is kept.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	if cfg.otlp() && !conf.IsSet("trace_assembly::enabled") {
+		cfg.TraceAssembly.Enabled = false
+	}
+	return nil
+}
 
 // Validate checks the configuration at startup.
 func (cfg *Config) Validate() error {
 	var errs []error
 	routed := len(cfg.Routing.DSNs) > 0
+	if cfg.Protocol != protocolTransactions && cfg.Protocol != protocolOTLP {
+		errs = append(errs, errProtocol)
+	}
 	if !routed || !cfg.Routing.DropUnmatched || cfg.DSN != "" {
 		// dsn may be left out only when every resource is routed and the rest dropped.
 		if _, err := parseDSN("dsn", string(cfg.DSN)); err != nil {

@@ -73,6 +73,12 @@ type sentryExporter struct {
 	pendingUnrouted int
 	lastUnroutedLog time.Time
 
+	// rejectedMu guards the count of items Sentry refused in partial successes, logged once per
+	// repairLogInterval (otlp protocol).
+	rejectedMu      sync.Mutex
+	pendingRejected int
+	lastRejectedLog time.Time
+
 	// repairMu guards the repair counts logged once per repairLogInterval.
 	repairMu       sync.Mutex
 	pendingRepairs sanitize.Counts
@@ -201,6 +207,13 @@ func (e *sentryExporter) logDestination(p *project, compression transport.Compre
 	if prefix == "" {
 		prefix = "/"
 	}
+	protocol := zap.String("protocol", "envelope")
+	endpoint := zap.String("endpoint_path", p.dsn.GetAPIURL().Path)
+	if e.cfg.otlp() {
+		// Spans and logs go to the OTLP endpoint; error events still go to the envelope endpoint.
+		protocol = zap.String("protocol", "otlp")
+		endpoint = zap.String("endpoint_path", strings.TrimSuffix(p.dsn.GetAPIURL().Path, "envelope/")+"integration/otlp/v1/{traces,logs}")
+	}
 	e.logger.Info("Sending to Sentry",
 		zap.String("route", route),
 		zap.String("host", p.dsn.GetHost()),
@@ -208,7 +221,8 @@ func (e *sentryExporter) logDestination(p *project, compression transport.Compre
 		zap.String("scheme", p.dsn.GetScheme()),
 		zap.String("project_id", p.dsn.GetProjectID()),
 		zap.String("path_prefix", prefix),
-		zap.String("protocol", "envelope"),
+		protocol,
+		endpoint,
 		zap.String("compression", cmp.Or(string(compression), "none")),
 	)
 }
@@ -234,12 +248,16 @@ type sentEvent struct {
 // Events that failed transiently or were rate limited go back to exporterhelper as a smaller batch
 // holding just their spans, so a retry never resends what Sentry already accepted.
 func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	push := e.pushProject
+	if e.cfg.otlp() {
+		push = e.pushProjectOTLP
+	}
 	var outcomes []delivery.Outcome[ptrace.Traces]
 	if len(e.routes) == 0 {
-		outcomes = []delivery.Outcome[ptrace.Traces]{e.pushProject(ctx, e.defaultProject, td)}
+		outcomes = []delivery.Outcome[ptrace.Traces]{push(ctx, e.defaultProject, td)}
 	} else {
 		outcomes = delivery.ForEachProject(e.route(ctx, td), func(part routedBatch) delivery.Outcome[ptrace.Traces] {
-			return e.pushProject(ctx, part.project, part.td)
+			return push(ctx, part.project, part.td)
 		})
 	}
 	merged := delivery.Merge(outcomes, ptrace.NewTraces, func(dst, src ptrace.Traces) {

@@ -345,10 +345,10 @@ func TestStartLogsEachDestination(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{
 		"route": "dsn", "scheme": "https", "host": "sentry.example.com", "port": int64(443), "project_id": "42",
-		"path_prefix": "/self-hosted", "protocol": "envelope", "compression": "zstd",
+		"path_prefix": "/self-hosted", "protocol": "envelope", "endpoint_path": "/self-hosted/api/42/envelope/", "compression": "zstd",
 	}, byRoute["dsn"])
 	assert.Equal(t, map[string]any{
 		"route": "routing.dsns.checkout", "scheme": "http", "host": "127.0.0.1", "port": int64(9000), "project_id": "7",
-		"path_prefix": "/", "protocol": "envelope", "compression": "zstd",
+		"path_prefix": "/", "protocol": "envelope", "endpoint_path": "/api/7/envelope/", "compression": "zstd",
 	}, byRoute["routing.dsns.checkout"])
 }

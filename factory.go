@@ -104,7 +104,8 @@ func (s *sharedExporters) createLogs(ctx context.Context, set exporter.Settings,
 	return exporterhelper.NewLogs(ctx, set, cfg, sh.exp.pushLogs,
 		exporterhelper.WithStart(sh.start),
 		exporterhelper.WithShutdown(sh.shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The otlp protocol adds the environment and release Sentry reads (see enrichLogs).
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: c.otlp()}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
@@ -122,6 +123,7 @@ func createDefaultConfig() component.Config {
 	timeout := exporterhelper.NewDefaultTimeoutConfig()
 	timeout.Timeout = defaultPushTimeout
 	return &Config{
+		Protocol:            protocolTransactions,
 		ExceptionsAsErrors:  true,
 		SendTransactions:    true,
 		MaxRequestsInFlight: defaultRequestsInFlight,
@@ -144,9 +146,10 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
 		exporterhelper.WithStart(sh.start),
 		exporterhelper.WithShutdown(sh.shutdown),
-		// With assembly, spans are moved out of the batch into their traces: the collector then
+		// With assembly, spans are moved out of the batch into their traces, and the otlp protocol
+		// adds the environment and release Sentry reads to resources and spans: the collector then
 		// gives this exporter its own copy only when another consumer shares the pipeline.
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: c.TraceAssembly.Enabled}),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: c.TraceAssembly.Enabled || c.otlp()}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithQueue(c.QueueConfig),

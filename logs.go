@@ -24,8 +24,12 @@ const logItemContentType = "application/vnd.sentry.items.log+json"
 // delivery policy as traces (the same rate limits per project, projects in parallel). Batches that
 // failed transiently go back to exporterhelper on their own.
 func (e *sentryExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	push := e.pushProjectLogs
+	if e.cfg.otlp() {
+		push = e.pushProjectLogsOTLP
+	}
 	outcomes := delivery.ForEachProject(e.routeLogs(ctx, ld), func(part routedLogs) delivery.Outcome[plog.Logs] {
-		return e.pushProjectLogs(ctx, part.project, part.ld)
+		return push(ctx, part.project, part.ld)
 	})
 	merged := delivery.Merge(outcomes, plog.NewLogs, func(dst, src plog.Logs) {
 		src.ResourceLogs().MoveAndAppendTo(dst.ResourceLogs())

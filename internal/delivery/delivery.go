@@ -24,13 +24,14 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
-// Attempt is one envelope a push tried to deliver, and what came of it.
+// Attempt is one envelope (or OTLP request) a push tried to deliver, and what came of it.
 type Attempt struct {
 	// Category is the Sentry data category of what the envelope carries.
 	Category ratelimit.Category
-	// Items is how many items of Category it carries: 1 event, or the logs of a batch.
+	// Items is how many items of Category it carries: 1 event, or the logs of a batch, or the spans
+	// or log records of an OTLP request.
 	Items int
-	// Spans is, for a transaction, its spans (the root included).
+	// Spans is, for a transaction, its spans (the root included); for OTLP spans, Items.
 	Spans int
 	// Result is the transport's answer.
 	Result transport.Result
@@ -140,7 +141,8 @@ func (r Recorder) Request(ctx context.Context, res *transport.Result) {
 func (r Recorder) Delivered(ctx context.Context, a *Attempt) {
 	r.Telemetry.SentryExporterEnvelopesSent.Add(ctx, 1, metric.WithAttributes(CategoryAttribute(a.Category)))
 	switch a.Category {
-	case ratelimit.CategoryTransaction:
+	case ratelimit.CategoryTransaction, ratelimit.CategorySpan:
+		// A transaction's spans, or the spans of an OTLP request.
 		r.Telemetry.SentryExporterSpansSent.Add(ctx, int64(a.Spans))
 	case ratelimit.CategoryLogItem:
 		r.Telemetry.SentryExporterLogsSent.Add(ctx, int64(a.Items))

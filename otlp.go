@@ -1,0 +1,515 @@
+package sentryexporter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.uber.org/zap"
+
+	"github.com/otelsentry/sentryexporter/internal/delivery"
+	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/metadata"
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/resource"
+	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/transport"
+)
+
+// The otlp protocol (protocol: otlp) sends each project's part of a batch to Sentry's OTLP endpoint in
+// one request, marshaled by pdata, and the error events of its exceptions in envelopes beside it, as
+// the transactions protocol does. Both settle through the same delivery policy.
+
+// attrSentryRelease is the span and log attribute Sentry reads a release from. Relay maps resource
+// attributes to "resource.<key>" attributes, and its conventions derive the environment from
+// resource.deployment.environment(.name) but the release only from sentry.release (or its aliases
+// service.version and release) on the span or log itself.
+const attrSentryRelease = "sentry.release"
+
+// otlpBody is one signal's batch as the otlp protocol sends it: items (spans or log records) in their
+// order in the batch, any range of which marshals into one request body.
+type otlpBody struct {
+	signal     transport.Signal
+	categories [2]ratelimit.Category
+	items      int
+	// marshal encodes the items [lo, hi) as an OTLP export request.
+	marshal func(lo, hi int) ([]byte, error)
+	// rejected reads a 2xx answer's partial success: how many items Sentry refused, and why.
+	rejected func(response []byte) (int64, string)
+}
+
+// otlpPart is one request of an otlpBody and what came of it: all its items, or a half of them after
+// Sentry answered 413.
+type otlpPart struct {
+	lo, hi   int
+	result   transport.Result
+	oversize bool
+	// rejected is how many of the part's items Sentry refused in a partial success.
+	rejected int64
+	message  string
+}
+
+// sendOTLP posts the items [lo, hi) of b to p's OTLP endpoint and appends what came of it to out. A
+// body Sentry refuses as too large (413) is split in halves, each sent in turn, until a single item is
+// refused.
+func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, lo, hi int, out []otlpPart) []otlpPart {
+	part := otlpPart{lo: lo, hi: hi}
+	if err := ctx.Err(); err != nil {
+		part.result = transport.Result{Outcome: transport.Retryable, Err: err}
+		return append(out, part)
+	}
+	for _, c := range b.categories {
+		if until, limited := p.transport.Wait(ctx, c); limited {
+			// Held without marshaling: it goes back to exporterhelper to wait out the deadline.
+			part.result = transport.Result{Outcome: transport.RateLimited, RetryAt: until,
+				Err: fmt.Errorf("category %q rate limited by Sentry", c)}
+			return append(out, part)
+		}
+	}
+	body, err := b.marshal(lo, hi)
+	if err != nil {
+		part.result = transport.Result{Outcome: transport.Permanent, Err: fmt.Errorf("marshaling OTLP %s: %w", b.signal, err)}
+		return append(out, part)
+	}
+	// As for envelopes (see send): a request under way finishes, so its outcome is known.
+	part.result = p.transport.SendOTLP(context.WithoutCancel(ctx), b.signal, body, b.categories[:]...)
+	e.recorder(p).Request(ctx, &part.result)
+	switch {
+	case part.result.StatusCode == http.StatusRequestEntityTooLarge && hi-lo > 1:
+		mid := lo + (hi-lo)/2
+		out = e.sendOTLP(ctx, p, b, lo, mid, out)
+		return e.sendOTLP(ctx, p, b, mid, hi, out)
+	case part.result.StatusCode == http.StatusRequestEntityTooLarge:
+		part.oversize = true
+	case part.result.Outcome == transport.Accepted && len(part.result.Response) > 0:
+		part.rejected, part.message = b.rejected(part.result.Response)
+		part.rejected = min(max(part.rejected, 0), int64(hi-lo))
+	}
+	return append(out, part)
+}
+
+// settleOTLP settles the parts of one OTLP body and returns the ranges of items still owed.
+func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery.Settlement, b *otlpBody, parts []otlpPart, firstAttempt time.Time, index int) (owed [][2]int) {
+	for i := range parts {
+		part := &parts[i]
+		n := part.hi - part.lo
+		a := delivery.Attempt{Category: b.categories[0], Items: n, Result: part.result, Oversize: part.oversize, FirstAttempt: firstAttempt}
+		if part.rejected > 0 {
+			// Sentry counted what it refused itself: it is recorded as dropped, not reported.
+			a.Items -= int(part.rejected)
+			e.recorder(p).Dropped(ctx, b.categories[0], int(part.rejected), 0, delivery.Drop{Reason: metadata.AttributeReasonRejected})
+			e.logRejected(b.signal, int(part.rejected), part.message)
+		}
+		if b.categories[0] == ratelimit.CategorySpan {
+			a.Spans = a.Items
+		}
+		if s.Add(ctx, index+i, &a) == delivery.Owed {
+			owed = append(owed, [2]int{part.lo, part.hi})
+		}
+	}
+	return owed
+}
+
+// logRejected logs items Sentry refused in a partial success, at most once per repairLogInterval
+// with the count since the last message (they are counted in items_dropped as they come).
+func (e *sentryExporter) logRejected(signal transport.Signal, n int, message string) {
+	e.rejectedMu.Lock()
+	e.pendingRejected += n
+	now := time.Now()
+	if now.Sub(e.lastRejectedLog) < repairLogInterval {
+		e.rejectedMu.Unlock()
+		return
+	}
+	total := e.pendingRejected
+	e.pendingRejected = 0
+	e.lastRejectedLog = now
+	e.rejectedMu.Unlock()
+	e.logger.Warn("Sentry rejected part of an OTLP request (partial success); counted in items_dropped with reason rejected",
+		zap.String("signal", string(signal)), zap.Int("items", total), zap.String("error_message", message))
+}
+
+// pushProjectOTLP sends one project's part of a batch with the otlp protocol: the error events of its
+// exceptions in envelopes and, at the same time, its spans in one OTLP request.
+func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
+	pushedAt := time.Now()
+	opts := p.opts
+	opts.now = pcommon.NewTimestampFromTime(pushedAt)
+	scan := scanTraces(td, e.cfg.ExceptionsAsErrors)
+
+	var repairs sanitize.Counts
+	var sent []sentEvent
+	var sending sync.WaitGroup
+	if len(scan.exceptionTraces) > 0 {
+		scratch := e.scratch.Get()
+		defer func() {
+			scratch.release()
+			if scratch.retainable() {
+				e.scratch.Put(scratch)
+			}
+		}()
+		var events []sentryEvent
+		events, repairs = errorEventsOf(scratch, td, scan.exceptionTraces, opts)
+		// The events are built: nothing reads the batch for them any more, so it may be enriched
+		// below while they are sent.
+		if len(events) > 0 {
+			sending.Go(func() { sent = e.sendAll(ctx, p, events, &repairs) })
+		}
+	}
+
+	var body *otlpBody
+	var parts []otlpPart
+	var positions func() []spanPosition
+	if e.cfg.SendTransactions && scan.spans > 0 {
+		enrichTraces(td, p.opts.environment)
+		body, positions = otlpTraceBody(td, scan.marked)
+		if body.items > 0 {
+			parts = e.sendOTLP(ctx, p, body, 0, body.items, nil)
+		}
+	}
+	sending.Wait()
+	e.recordRepairs(ctx, &repairs)
+	if len(sent) == 0 {
+		e.sendClientReport(ctx, p)
+	}
+
+	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry spans and events")
+	var retry map[spanPosition]string
+	mark := func(pos spanPosition, owed string) {
+		if retry == nil {
+			retry = make(map[spanPosition]string)
+		}
+		if have, ok := retry[pos]; ok && have != owed {
+			owed = "" // both its span and its error events
+		}
+		retry[pos] = owed
+	}
+	if body != nil {
+		if owed := e.settleOTLP(ctx, p, s, body, parts, firstAttemptOf(td, scan.marked), 0); len(owed) > 0 {
+			all := positions()
+			for _, r := range owed {
+				for _, pos := range all[r[0]:r[1]] {
+					// "transaction" marks what the transactions protocol owes as a transaction, and
+					// the otlp protocol as a span: everything but its error events.
+					mark(pos, resendTransaction)
+				}
+			}
+		}
+	}
+	for i := range sent {
+		ev := &sent[i].event
+		a := delivery.Attempt{Category: ev.category, Items: 1, Result: sent[i].result, Oversize: sent[i].oversize}
+		if ev.firstAttempt != 0 {
+			a.FirstAttempt = ev.firstAttempt.AsTime()
+		}
+		if s.Add(ctx, len(parts)+i, &a) == delivery.Owed {
+			for _, pos := range ev.spans {
+				mark(pos, resendErrors)
+			}
+		}
+	}
+	out := s.Outcome()
+	if retry == nil {
+		return delivery.WithRetry(out, ptrace.Traces{})
+	}
+	return delivery.WithRetry(out, subsetTraces(td, retry, opts.now))
+}
+
+// firstAttemptOf is when the spans of a retried batch were first sent (the earliest mark); zero for a
+// first attempt.
+func firstAttemptOf(td ptrace.Traces, marked bool) time.Time {
+	if !marked {
+		return time.Time{}
+	}
+	var first pcommon.Timestamp
+	forEachSpan(td, func(_ spanPosition, span ptrace.Span) {
+		if v, ok := span.Attributes().Get(firstAttemptAttribute); ok {
+			if ts := pcommon.Timestamp(v.Int()); first == 0 || ts < first {
+				first = ts
+			}
+		}
+	})
+	if first == 0 {
+		return time.Time{}
+	}
+	return first.AsTime()
+}
+
+// forEachSpan calls f for every span of td in order, with its position.
+func forEachSpan(td ptrace.Traces, f func(spanPosition, ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for ri := 0; ri < rss.Len(); ri++ {
+		sss := rss.At(ri).ScopeSpans()
+		for si := 0; si < sss.Len(); si++ {
+			spans := sss.At(si).Spans()
+			for pi := 0; pi < spans.Len(); pi++ {
+				f(spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}, spans.At(pi))
+			}
+		}
+	}
+}
+
+// otlpTraceBody is what of td goes to Sentry's OTLP traces endpoint, and a function listing the
+// positions in td of its spans, in order (for the retry). A first attempt sends td as it is; a retried
+// batch (marked) sends only the spans that still owe themselves, without the markers.
+func otlpTraceBody(td ptrace.Traces, marked bool) (*otlpBody, func() []spanPosition) {
+	var positions []spanPosition
+	listed := false
+	list := func() []spanPosition {
+		if !listed {
+			forEachSpan(td, func(pos spanPosition, span ptrace.Span) {
+				if v, ok := span.Attributes().Get(resendAttribute); !ok || v.Str() != resendErrors {
+					positions = append(positions, pos)
+				}
+			})
+			listed = true
+		}
+		return positions
+	}
+	items := td.SpanCount()
+	if marked {
+		items = len(list())
+	}
+	b := &otlpBody{
+		signal:     transport.SignalTraces,
+		categories: [2]ratelimit.Category{ratelimit.CategorySpan, ratelimit.CategoryTransaction},
+		items:      items,
+		rejected: func(response []byte) (int64, string) {
+			resp := ptraceotlp.NewExportResponse()
+			if resp.UnmarshalProto(response) != nil {
+				return 0, ""
+			}
+			return resp.PartialSuccess().RejectedSpans(), resp.PartialSuccess().ErrorMessage()
+		},
+	}
+	b.marshal = func(lo, hi int) ([]byte, error) {
+		if !marked && lo == 0 && hi == items {
+			return ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		}
+		return ptraceotlp.NewExportRequestFromTraces(copySpans(td, list()[lo:hi])).MarshalProto()
+	}
+	return b, list
+}
+
+// copySpans copies the spans at positions (in batch order) into a new batch, without this exporter's
+// retry markers.
+func copySpans(td ptrace.Traces, positions []spanPosition) ptrace.Traces {
+	out := ptrace.NewTraces()
+	lastResource, lastScope := int32(-1), int32(-1)
+	var outRS ptrace.ResourceSpans
+	var outSS ptrace.ScopeSpans
+	for _, pos := range positions {
+		rs := td.ResourceSpans().At(int(pos.resource))
+		if pos.resource != lastResource {
+			outRS = out.ResourceSpans().AppendEmpty()
+			rs.Resource().CopyTo(outRS.Resource())
+			outRS.SetSchemaUrl(rs.SchemaUrl())
+			lastResource, lastScope = pos.resource, -1
+		}
+		ss := rs.ScopeSpans().At(int(pos.scope))
+		if pos.scope != lastScope {
+			outSS = outRS.ScopeSpans().AppendEmpty()
+			ss.Scope().CopyTo(outSS.Scope())
+			outSS.SetSchemaUrl(ss.SchemaUrl())
+			lastScope = pos.scope
+		}
+		span := outSS.Spans().AppendEmpty()
+		ss.Spans().At(int(pos.span)).CopyTo(span)
+		span.Attributes().Remove(resendAttribute)
+		span.Attributes().Remove(firstAttemptAttribute)
+	}
+	return out
+}
+
+// enrichTraces adds what Sentry's OTLP mapping needs to show a span's environment and release as the
+// transactions protocol shows them: deployment.environment.name on resources that name no environment
+// (the environment setting; Relay reads it from the resource), and sentry.release on every span of a
+// resource with a release (service.name@service.version, which Relay reads from the span only). What
+// the data already says is kept. The batch is this exporter's to change (MutatesData).
+func enrichTraces(td ptrace.Traces, environment string) {
+	rss := td.ResourceSpans()
+	for ri := 0; ri < rss.Len(); ri++ {
+		rs := rss.At(ri)
+		release := enrichResource(rs.Resource().Attributes(), environment)
+		if release == "" {
+			continue
+		}
+		sss := rs.ScopeSpans()
+		for si := 0; si < sss.Len(); si++ {
+			spans := sss.At(si).Spans()
+			for pi := 0; pi < spans.Len(); pi++ {
+				putRelease(spans.At(pi).Attributes(), release)
+			}
+		}
+	}
+}
+
+// enrichResource sets the default environment on a resource that names none and returns the
+// resource's release as the transactions protocol names it ("" without service.version).
+func enrichResource(attrs pcommon.Map, environment string) string {
+	if environment != "" {
+		_, named := attrs.Get(resource.AttrEnvironment)
+		if _, legacy := attrs.Get(resource.AttrEnvironmentLegacy); !named && !legacy {
+			attrs.PutStr(resource.AttrEnvironment, environment)
+		}
+	}
+	version, ok := attrs.Get(resource.AttrServiceVersion)
+	if !ok || version.AsString() == "" {
+		return ""
+	}
+	var repairs sanitize.Counts
+	if name, ok := attrs.Get(resource.AttrServiceName); ok && name.AsString() != "" {
+		return resource.Release(name.AsString()+"@"+version.AsString(), &repairs)
+	}
+	return resource.Release(version.AsString(), &repairs)
+}
+
+// putRelease sets sentry.release unless the item names its release itself (sentry.release or its
+// alias service.version).
+func putRelease(attrs pcommon.Map, release string) {
+	if _, ok := attrs.Get(attrSentryRelease); ok {
+		return
+	}
+	if _, ok := attrs.Get(resource.AttrServiceVersion); ok {
+		return
+	}
+	attrs.PutStr(attrSentryRelease, release)
+}
+
+// sendClientReport sends p's pending client report in an envelope of its own: with the otlp protocol
+// a push may send no envelope to carry it.
+func (e *sentryExporter) sendClientReport(ctx context.Context, p *project) {
+	now := time.Now()
+	report, ok := p.reports.Take(now)
+	if !ok {
+		return
+	}
+	if until, limited := p.transport.Limits().Until(ratelimit.CategoryAll); limited && until.After(now) {
+		_ = p.reports.Restore(report)
+		return
+	}
+	buf := envelope.Append(nil, envelope.Header{SentAt: now, SDKName: sdkName, SDKVersion: Version},
+		envelope.Item{Type: envelope.TypeClientReport, Payload: report})
+	res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryAll)
+	if res.Outcome != transport.Accepted {
+		_ = p.reports.Restore(report) // kept for the next envelope
+	}
+	e.recorder(p).Request(ctx, &res)
+}
+
+// pushProjectLogsOTLP sends one project's logs to its OTLP logs endpoint in one request and settles it
+// through the delivery policy; what is owed is returned as the records to retry.
+func (e *sentryExporter) pushProjectLogsOTLP(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
+	pushedAt := time.Now()
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return delivery.Outcome[plog.Logs]{}
+	}
+	enrichLogs(ld, p.opts.environment)
+	body := otlpLogBody(ld, n)
+	parts := e.sendOTLP(ctx, p, body, 0, n, nil)
+	e.sendClientReport(ctx, p)
+	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry logs")
+	owed := e.settleOTLP(ctx, p, s, body, parts, time.Time{}, 0)
+	out := s.Outcome()
+	if len(owed) == 0 {
+		return delivery.WithRetry(out, plog.Logs{})
+	}
+	if len(owed) == 1 && owed[0] == [2]int{0, n} {
+		return delivery.WithRetry(out, ld)
+	}
+	return delivery.WithRetry(out, copyLogs(ld, owed))
+}
+
+// otlpLogBody is ld as the otlp protocol sends it to the logs endpoint.
+func otlpLogBody(ld plog.Logs, n int) *otlpBody {
+	return &otlpBody{
+		signal:     transport.SignalLogs,
+		categories: [2]ratelimit.Category{ratelimit.CategoryLogItem, ratelimit.CategoryLogByte},
+		items:      n,
+		marshal: func(lo, hi int) ([]byte, error) {
+			if lo == 0 && hi == n {
+				return plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+			}
+			return plogotlp.NewExportRequestFromLogs(copyLogs(ld, [][2]int{{lo, hi}})).MarshalProto()
+		},
+		rejected: func(response []byte) (int64, string) {
+			resp := plogotlp.NewExportResponse()
+			if resp.UnmarshalProto(response) != nil {
+				return 0, ""
+			}
+			return resp.PartialSuccess().RejectedLogRecords(), resp.PartialSuccess().ErrorMessage()
+		},
+	}
+}
+
+// copyLogs copies the records whose index (in batch order) lies in one of ranges into a new batch.
+func copyLogs(ld plog.Logs, ranges [][2]int) plog.Logs {
+	out := plog.NewLogs()
+	in := func(i int) bool {
+		for _, r := range ranges {
+			if i >= r[0] && i < r[1] {
+				return true
+			}
+		}
+		return false
+	}
+	i := 0
+	rls := ld.ResourceLogs()
+	for ri := 0; ri < rls.Len(); ri++ {
+		rl := rls.At(ri)
+		var outRL plog.ResourceLogs
+		haveRL := false
+		for si := 0; si < rl.ScopeLogs().Len(); si++ {
+			sl := rl.ScopeLogs().At(si)
+			var outSL plog.ScopeLogs
+			haveSL := false
+			for li := 0; li < sl.LogRecords().Len(); li++ {
+				keep := in(i)
+				i++
+				if !keep {
+					continue
+				}
+				if !haveRL {
+					outRL = out.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(outRL.Resource())
+					outRL.SetSchemaUrl(rl.SchemaUrl())
+					haveRL = true
+				}
+				if !haveSL {
+					outSL = outRL.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(outSL.Scope())
+					outSL.SetSchemaUrl(sl.SchemaUrl())
+					haveSL = true
+				}
+				sl.LogRecords().At(li).CopyTo(outSL.LogRecords().AppendEmpty())
+			}
+		}
+	}
+	return out
+}
+
+// enrichLogs is enrichTraces for logs: the default environment on resources that name none, and
+// sentry.release on every record of a resource with a release.
+func enrichLogs(ld plog.Logs, environment string) {
+	rls := ld.ResourceLogs()
+	for ri := 0; ri < rls.Len(); ri++ {
+		rl := rls.At(ri)
+		release := enrichResource(rl.Resource().Attributes(), environment)
+		if release == "" {
+			continue
+		}
+		for si := 0; si < rl.ScopeLogs().Len(); si++ {
+			records := rl.ScopeLogs().At(si).LogRecords()
+			for li := 0; li < records.Len(); li++ {
+				putRelease(records.At(li).Attributes(), release)
+			}
+		}
+	}
+}
