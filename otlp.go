@@ -175,9 +175,6 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 	}
 	sending.Wait()
 	e.recordRepairs(ctx, &repairs)
-	if len(sent) == 0 {
-		e.sendClientReport(ctx, p)
-	}
 
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry spans and events")
 	var retry map[spanPosition]string
@@ -214,6 +211,8 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 			}
 		}
 	}
+	// What this push dropped reaches Sentry now, not with some later envelope.
+	e.sendClientReport(ctx, p)
 	out := s.Outcome()
 	if retry == nil {
 		return delivery.WithRetry(out, ptrace.Traces{})
@@ -382,8 +381,9 @@ func putRelease(attrs pcommon.Map, release string) {
 	attrs.PutStr(attrSentryRelease, release)
 }
 
-// sendClientReport sends p's pending client report in an envelope of its own: with the otlp protocol
-// a push may send no envelope to carry it.
+// sendClientReport sends p's pending client report, if any, in an envelope of its own: the otlp
+// protocol sends few envelopes, and a loss must reach Sentry's stats without waiting for one. Counts
+// are aggregated per push, never one report per item.
 func (e *sentryExporter) sendClientReport(ctx context.Context, p *project) {
 	now := time.Now()
 	report, ok := p.reports.Take(now)
@@ -414,9 +414,9 @@ func (e *sentryExporter) pushProjectLogsOTLP(ctx context.Context, p *project, ld
 	enrichLogs(ld, p.opts.environment)
 	body := otlpLogBody(ld, n)
 	parts := e.sendOTLP(ctx, p, body, 0, n, nil)
-	e.sendClientReport(ctx, p)
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry logs")
 	owed := e.settleOTLP(ctx, p, s, body, parts, time.Time{}, 0)
+	e.sendClientReport(ctx, p)
 	out := s.Outcome()
 	if len(owed) == 0 {
 		return delivery.WithRetry(out, plog.Logs{})

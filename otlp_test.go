@@ -292,3 +292,57 @@ func TestOTLPLogs(t *testing.T) {
 	metadatatest.AssertEqualSentryExporterLogsSent(t, tel, []metricdata.DataPoint[int64]{{Value: 2}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
+
+// TestOTLPDeliveryUnderFaults is TestDeliveryUnderFaults for the otlp protocol: every span exactly once
+// at the OTLP endpoint and every exception exactly once as an error event, whatever Sentry does. The
+// workload is larger than there (about 21,000 spans, 40 batches): the otlp protocol makes one request
+// per batch, and each fault must still hit many of them.
+func TestOTLPDeliveryUnderFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		traces int
+		fault  sentrytest.FaultFunc
+	}{
+		{"healthy", 600, nil},
+		{"20 percent 503", 600, sentrytest.Percent(20, 1, sentrytest.Status(http.StatusServiceUnavailable))},
+		{"every 3rd request 429 for spans with Retry-After", 300, sentrytest.EveryNth(3, sentrytest.RateLimited(1, "span"))},
+		{"slow Sentry, 200ms a request", 600, sentrytest.Latency(200 * time.Millisecond)},
+		{"connection reset", 600, sentrytest.EveryNth(7, sentrytest.ResetConnection())},
+		{"413 over 64 KiB", 600, sentrytest.OnlyOTLP(sentrytest.TooLarge(64 << 10))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			batches, summary := deliveryWorkload(t, tc.traces)
+			srv := sentrytest.NewTest(t, sentrytest.WithFaults(tc.fault))
+			got := runDelivery(t, srv, batches, summary.Spans, otlpMode)
+			assertExactlyOnce(t, summary, got)
+			assert.Empty(t, srv.Transactions(), "spans go by OTLP only")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, srv.WaitForErrors(ctx, summary.Exceptions))
+			assert.Len(t, srv.Errors(), summary.Exceptions, "every exception became exactly one error event")
+		})
+	}
+}
+
+// With retries off, what Sentry did not take is dropped, counted, and reported to Sentry in a client
+// report of its own (the otlp protocol may send no envelope to carry it).
+func TestOTLPDropsAreCountedAndReported(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.OnlyOTLP(sentrytest.FirstN(1, sentrytest.Status(http.StatusServiceUnavailable)))))
+	exp, tel := startExporter(t, srv, withOTLP(map[string]any{"retry_on_failure": map[string]any{"enabled": false}, "exceptions_as_errors": false}))
+	err := exp.ConsumeTraces(context.Background(), exceptionBatch())
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "retries are off: %v", err)
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "span"), attribute.String("reason", "send_error")),
+		Value:      5,
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	reports := srv.ClientReports()
+	require.Len(t, reports, 1, "the loss reached Sentry right after the failed push")
+	assert.Equal(t, []sentrytest.DiscardedEvents{{Reason: "send_error", Category: "span", Quantity: 5}}, reports[0].DiscardedEvents)
+	require.NoError(t, exp.ConsumeTraces(context.Background(), exceptionBatch()))
+	assert.Len(t, srv.OTLPSpans(), 5)
+	assert.Len(t, srv.ClientReports(), 1, "nothing more to report")
+}
