@@ -305,6 +305,9 @@ type discardServer struct {
 	*httptest.Server
 	bytes    atomic.Int64
 	requests atomic.Int64
+	// envelopeBytes counts the part of bytes that came as Sentry envelopes (error events and client
+	// reports beside the otlp protocol's OTLP requests, or everything of the transactions protocol).
+	envelopeBytes atomic.Int64
 }
 
 func newDiscardServer(b *testing.B) *discardServer {
@@ -313,6 +316,9 @@ func newDiscardServer(b *testing.B) *discardServer {
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		s.bytes.Add(n)
+		if strings.HasSuffix(r.URL.Path, "/envelope/") {
+			s.envelopeBytes.Add(n)
+		}
 		s.requests.Add(1)
 		w.WriteHeader(http.StatusOK)
 	}))
@@ -331,6 +337,7 @@ func runExporter(b *testing.B, f exporter.Factory, cfg component.Config, srv *di
 	b.ReportAllocs()
 	srv.bytes.Store(0)
 	srv.requests.Store(0)
+	srv.envelopeBytes.Store(0)
 	m := startPerSpan(spans)
 	for b.Loop() {
 		exp, err := f.CreateTraces(ctx, set, cfg)
@@ -359,6 +366,11 @@ func runExporter(b *testing.B, f exporter.Factory, cfg component.Config, srv *di
 	m.report(b)
 	total := float64(spans) * float64(b.N)
 	b.ReportMetric(float64(srv.bytes.Load())/total, "wire-bytes/span")
+	if envelopes := srv.envelopeBytes.Load(); envelopes > 0 && envelopes < srv.bytes.Load() {
+		// The otlp protocol: the spans' OTLP bytes and the error events' envelopes apart.
+		b.ReportMetric(float64(srv.bytes.Load()-envelopes)/total, "otlp-wire-bytes/span")
+		b.ReportMetric(float64(envelopes)/total, "envelope-wire-bytes/span")
+	}
 	b.ReportMetric(float64(srv.requests.Load())/total, "requests/span")
 }
 
@@ -393,6 +405,29 @@ func BenchmarkExporter(b *testing.B) {
 			runExporter(b, f, cfg, srv, bc.batches, spans)
 		})
 	}
+	b.Run("otlp", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := NewFactory()
+		runExporter(b, f, otlpBenchConfig(b, f, srv, false), srv, batched, spans)
+	})
+}
+
+// otlpBenchConfig is the exporter with protocol: otlp, as a user configures it (environment set,
+// assembly off by default), with the sending queue on (queued) or off and retries as in the
+// otlphttp case it is compared with.
+func otlpBenchConfig(b *testing.B, f exporter.Factory, srv *discardServer, queued bool) *Config {
+	b.Helper()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+	cfg.Protocol = protocolOTLP
+	cfg.Environment = "bench"
+	cfg.TraceAssembly.Enabled = false
+	if !queued {
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		cfg.BackOffConfig.Enabled = false
+	}
+	require.NoError(b, cfg.Validate())
+	return cfg
 }
 
 // BenchmarkOTLPHTTP is the yardstick: the core OTLP/HTTP exporter (protobuf, gzip) forwarding the
@@ -512,5 +547,10 @@ func BenchmarkQueued(b *testing.B) {
 		cfg.ClientConfig.Endpoint = srv.URL
 		require.NoError(b, cfg.Validate())
 		runExporter(b, f, cfg, srv, batches, spans)
+	})
+	b.Run("sentry-otlp", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := NewFactory()
+		runExporter(b, f, otlpBenchConfig(b, f, srv, true), srv, batches, spans)
 	})
 }

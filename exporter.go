@@ -175,6 +175,9 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 		compression = transport.CompressionNone
 	}
 	level := int(clientCfg.CompressionParams.Level)
+	if level == 0 && e.cfg.otlp() {
+		level = transport.OTLPDefaultLevel(compression)
+	}
 	clientCfg.Compression = ""
 	clientCfg.CompressionParams = configcompression.CompressionParams{}
 	settings := e.settings

@@ -64,6 +64,17 @@ const zstdWindow = 4 << 20
 // the input instead of 23.9%. zstd level 1 takes 11.7 µs for 26.6%.
 const DefaultLevel = 1
 
+// OTLPDefaultLevel is the compression level for bodies of OTLP batches when none is configured: each
+// codec's own default (gzip and deflate 6, zstd 3). A batch of hundreds of spans compresses about 10%
+// smaller at gzip level 6 than at level 1, for about 5% more CPU per span (BenchmarkExporter/otlp), and
+// one request per batch leaves no per-request cost to save; otlphttp uses the same default.
+func OTLPDefaultLevel(c Compression) int {
+	if c == CompressionZstd {
+		return 3
+	}
+	return 6
+}
+
 func newCompressor(c Compression, level int) (*compressor, error) {
 	cp := &compressor{encoding: c}
 	if level == 0 {
