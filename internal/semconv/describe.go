@@ -27,7 +27,7 @@ type Span struct {
 
 // Describe maps one span to what Sentry shows for it. The span's attributes are read in both the current and the
 // legacy OpenTelemetry semantic conventions; the first matching convention wins, in this order: gen_ai, cache,
-// database, messaging, RPC, HTTP, FaaS, then a fallback on the span kind. Explicit sentry.op,
+// database, messaging, RPC, HTTP, FaaS, then a fallback for spans without any of them. Explicit sentry.op,
 // sentry.description and sentry.source attributes override whatever was derived. See docs/mapping.md.
 func Describe(name string, kind ptrace.SpanKind, attrs pcommon.Map) Span {
 	s := describeByConvention(name, kind, attrs)
@@ -65,6 +65,9 @@ func describeByConvention(name string, kind ptrace.SpanKind, attrs pcommon.Map) 
 		return s
 	}
 	if system := str2(attrs, attrDBSystemName, attrDBSystem); system != "" {
+		if s, ok := describeCacheCommand(name, system, attrs); ok {
+			return s
+		}
 		return describeDB(name, system, attrs)
 	}
 	if s, ok := describeMessaging(name, kind, attrs); ok {
@@ -79,28 +82,19 @@ func describeByConvention(name string, kind ptrace.SpanKind, attrs pcommon.Map) 
 	if s, ok := describeFaaS(name, kind, attrs); ok {
 		return s
 	}
-	return describeByKind(name, kind)
+	return describeByKind(name)
 }
 
-// describeByKind handles spans that match no convention. Sentry's own OpenTelemetry integrations leave op empty
-// (Relay then writes "default") or copy the span name into it (unbounded cardinality); neither helps anyone
-// filter. The span kind is the one low-cardinality fact left, so the op names it: INTERNAL spans are "function"
-// (Sentry's general op for "a set of instructions"), the remote kinds are "server", "client", "producer" and
-// "consumer". Names of SERVER and CONSUMER spans are entry points chosen by the instrumentation (custom); other
-// spans are named after a piece of code (component).
-func describeByKind(name string, kind ptrace.SpanKind) Span {
-	s := Span{Op: "function", Description: name, Name: name, Source: sentry.SourceComponent}
-	switch kind {
-	case ptrace.SpanKindServer:
-		s.Op, s.Source = "server", sentry.SourceCustom
-	case ptrace.SpanKindClient:
-		s.Op = "client"
-	case ptrace.SpanKindProducer:
-		s.Op = "producer"
-	case ptrace.SpanKindConsumer:
-		s.Op, s.Source = "consumer", sentry.SourceCustom
-	}
-	return s
+// describeByKind handles spans that match no convention: the op stays empty and the name is the span name with
+// source custom, as Sentry's OpenTelemetry SDK does. Sentry's ops are a documented vocabulary its product acts on
+// (Insights modules, performance issue detectors, op breakdowns); no op fits a span that says nothing about what
+// it does, and Sentry shows an empty op as "default", its own word for exactly that. An invented op such as
+// "function" would claim a function call the span never promised and split Sentry's span op facets by a guess.
+// The span kind still reaches Sentry as otel.kind in the span data. A name chosen by whoever created the span is
+// what Sentry calls custom; component is for names derived from a code component, which a span name is not known
+// to be.
+func describeByKind(name string) Span {
+	return Span{Description: name, Name: name, Source: sentry.SourceCustom}
 }
 
 // describeHTTP maps HTTP server and client spans. A span is HTTP when it has a request method, a route or a
@@ -120,7 +114,11 @@ func describeHTTP(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, b
 			s.Name, s.Source = joinSpace(method, route), sentry.SourceRoute
 		default:
 			if path := serverPath(attrs); path != "" {
+				// The root path is the same for every request: a route, as Sentry's SDK counts it.
 				s.Name, s.Source = joinSpace(method, path), sentry.SourceURL
+				if path == "/" {
+					s.Source = sentry.SourceRoute
+				}
 			} else {
 				s.Name, s.Source = name, sentry.SourceCustom
 			}

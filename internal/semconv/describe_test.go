@@ -660,25 +660,27 @@ func TestDescribeGenAI(t *testing.T) {
 	})
 }
 
+// TestDescribeFallbackWithoutConvention: a span no convention matches keeps an empty op (Sentry shows
+// "default") and its name with source custom, whatever its kind, as Sentry's OpenTelemetry SDK maps it.
 func TestDescribeFallbackByKind(t *testing.T) {
 	t.Parallel()
 	runDescribe(t, []describeCase{
 		{name: "internal", span: "compute", kind: internal, attrs: map[string]any{"foo": "bar"},
-			want: Span{Op: "function", Description: "compute", Name: "compute", Source: sentry.SourceComponent}},
+			want: Span{Description: "compute", Name: "compute", Source: sentry.SourceCustom}},
 		{name: "unspecified", span: "compute", kind: unspec, attrs: nil,
-			want: Span{Op: "function", Description: "compute", Name: "compute", Source: sentry.SourceComponent}},
+			want: Span{Description: "compute", Name: "compute", Source: sentry.SourceCustom}},
 		{name: "server", span: "ws connect", kind: server, attrs: nil,
-			want: Span{Op: "server", Description: "ws connect", Name: "ws connect", Source: sentry.SourceCustom}},
+			want: Span{Description: "ws connect", Name: "ws connect", Source: sentry.SourceCustom}},
 		{name: "client", span: "dial", kind: client, attrs: nil,
-			want: Span{Op: "client", Description: "dial", Name: "dial", Source: sentry.SourceComponent}},
+			want: Span{Description: "dial", Name: "dial", Source: sentry.SourceCustom}},
 		{name: "producer", span: "emit", kind: producer, attrs: nil,
-			want: Span{Op: "producer", Description: "emit", Name: "emit", Source: sentry.SourceComponent}},
+			want: Span{Description: "emit", Name: "emit", Source: sentry.SourceCustom}},
 		{name: "consumer", span: "handle", kind: consumer, attrs: nil,
-			want: Span{Op: "consumer", Description: "handle", Name: "handle", Source: sentry.SourceCustom}},
+			want: Span{Description: "handle", Name: "handle", Source: sentry.SourceCustom}},
 		{name: "unknown kind value", span: "x", kind: ptrace.SpanKind(99), attrs: nil,
-			want: Span{Op: "function", Description: "x", Name: "x", Source: sentry.SourceComponent}},
+			want: Span{Description: "x", Name: "x", Source: sentry.SourceCustom}},
 		{name: "empty name stays empty", span: "", kind: internal, attrs: nil,
-			want: Span{Op: "function", Description: "", Name: "", Source: sentry.SourceComponent}},
+			want: Span{Description: "", Name: "", Source: sentry.SourceCustom}},
 		{name: "empty name takes a derived description", span: "", kind: client,
 			attrs: map[string]any{"db.system.name": "postgresql", "db.query.text": "SELECT 1"},
 			want:  Span{Op: "db", Description: "SELECT 1", Name: "SELECT 1", Source: sentry.SourceTask}},
@@ -710,7 +712,7 @@ func TestDescribeSentryOverrides(t *testing.T) {
 			name: "sentry.source alone",
 			span: "x", kind: internal,
 			attrs: map[string]any{"sentry.source": "task"},
-			want:  Span{Op: "function", Description: "x", Name: "x", Source: sentry.SourceTask},
+			want:  Span{Description: "x", Name: "x", Source: sentry.SourceTask},
 		},
 		{
 			name: "invalid sentry.source is ignored",
@@ -722,19 +724,19 @@ func TestDescribeSentryOverrides(t *testing.T) {
 			name: "empty sentry values are ignored",
 			span: "x", kind: internal,
 			attrs: map[string]any{"sentry.op": "", "sentry.description": "", "sentry.source": ""},
-			want:  Span{Op: "function", Description: "x", Name: "x", Source: sentry.SourceComponent},
+			want:  Span{Description: "x", Name: "x", Source: sentry.SourceCustom},
 		},
 		{
 			name: "non-string sentry.op is ignored",
 			span: "x", kind: internal,
 			attrs: map[string]any{"sentry.op": 5},
-			want:  Span{Op: "function", Description: "x", Name: "x", Source: sentry.SourceComponent},
+			want:  Span{Description: "x", Name: "x", Source: sentry.SourceCustom},
 		},
 		{
 			name: "all sources accepted",
 			span: "x", kind: internal,
 			attrs: map[string]any{"sentry.source": "component"},
-			want:  Span{Op: "function", Description: "x", Name: "x", Source: sentry.SourceComponent},
+			want:  Span{Description: "x", Name: "x", Source: sentry.SourceComponent},
 		},
 	})
 }

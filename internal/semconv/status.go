@@ -8,7 +8,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Status maps a span's OpenTelemetry status, together with its gRPC and HTTP status codes, to Sentry's span status.
+// Status maps a span's OpenTelemetry status (code and message), together with its gRPC and HTTP status codes, to
+// Sentry's span status.
 //
 // Codes are read from rpc.response.status_code or rpc.grpc.status_code (gRPC code number, numeric string or code
 // name) and from http.response.status_code or http.status_code (int or numeric string); when both a gRPC and an
@@ -17,12 +18,18 @@ import (
 //     and not ok: instrumentations leave client-side failures and many server errors Unset.
 //   - Ok: ok, unless a code says otherwise. OpenTelemetry makes Ok final, but some instrumentations set Ok on
 //     every finished span, and a 503 shown as ok would hide an outage.
-//   - Error: the code's status when it is not a success, else internal_error. Sentry's SDKs write
-//     "unknown_error" here, which Sentry's failure rate does not count; an explicit Error is a failure.
-func Status(code ptrace.StatusCode, attrs pcommon.Map) sentry.SpanStatus {
+//   - Error: the message when it is the name of a Sentry span status other than ok ("deadline_exceeded",
+//     "not_found", ...), as Sentry's OpenTelemetry SDK reads it: code that knows Sentry's statuses says so
+//     there. Else the code's status when it is not a success, else internal_error. Sentry's SDKs write
+//     "unknown_error" when nothing is known, which Sentry's failure rate does not count; an explicit Error is a
+//     failure.
+func Status(code ptrace.StatusCode, message string, attrs pcommon.Map) sentry.SpanStatus {
 	fromCode, ok := statusFromCodes(attrs)
 	switch code {
 	case ptrace.StatusCodeError:
+		if st, named := statusByMessage(message); named {
+			return st
+		}
 		if ok && fromCode != sentry.SpanStatusOK {
 			return fromCode
 		}
@@ -37,6 +44,50 @@ func Status(code ptrace.StatusCode, attrs pcommon.Map) sentry.SpanStatus {
 		return fromCode
 	}
 	return sentry.SpanStatusOK
+}
+
+// statusByMessage reads an Error status message that is a Sentry span status name. Sentry's SDKs spell the
+// unknown status "unknown_error" and write it on the wire; "unknown" is its name in Sentry's protocol. Both are
+// accepted. "ok" is not: an Error status is never ok. Names are matched exactly (lower case), as Sentry's SDK
+// does, so free-text messages that merely start with a status word are left alone.
+func statusByMessage(message string) (sentry.SpanStatus, bool) {
+	switch message {
+	case "":
+		return 0, false
+	case "cancelled":
+		return sentry.SpanStatusCanceled, true
+	case "unknown", "unknown_error":
+		return sentry.SpanStatusUnknown, true
+	case "invalid_argument":
+		return sentry.SpanStatusInvalidArgument, true
+	case "deadline_exceeded":
+		return sentry.SpanStatusDeadlineExceeded, true
+	case "not_found":
+		return sentry.SpanStatusNotFound, true
+	case "already_exists":
+		return sentry.SpanStatusAlreadyExists, true
+	case "permission_denied":
+		return sentry.SpanStatusPermissionDenied, true
+	case "resource_exhausted":
+		return sentry.SpanStatusResourceExhausted, true
+	case "failed_precondition":
+		return sentry.SpanStatusFailedPrecondition, true
+	case "aborted":
+		return sentry.SpanStatusAborted, true
+	case "out_of_range":
+		return sentry.SpanStatusOutOfRange, true
+	case "unimplemented":
+		return sentry.SpanStatusUnimplemented, true
+	case "internal_error":
+		return sentry.SpanStatusInternalError, true
+	case "unavailable":
+		return sentry.SpanStatusUnavailable, true
+	case "data_loss":
+		return sentry.SpanStatusDataLoss, true
+	case "unauthenticated":
+		return sentry.SpanStatusUnauthenticated, true
+	}
+	return 0, false
 }
 
 // statusFromCodes returns the status the span's gRPC or HTTP code stands for: the gRPC code's if it is not OK,

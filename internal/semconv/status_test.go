@@ -102,7 +102,7 @@ func TestGRPCStatusTable(t *testing.T) {
 			{"rpc.response.status_code": lower(w.name), "rpc.system.name": "connectrpc"},
 		}
 		for _, in := range inputs {
-			assert.Equal(t, w.status, Status(unset, attrsOf(t, in)), "%v", in)
+			assert.Equal(t, w.status, Status(unset, "", attrsOf(t, in)), "%v", in)
 		}
 	}
 	for _, bad := range []int64{-1, 17, 100} {
@@ -189,7 +189,7 @@ func TestStatus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, Status(tc.code, attrsOf(t, tc.attrs)))
+			assert.Equal(t, tc.want, Status(tc.code, "", attrsOf(t, tc.attrs)))
 		})
 	}
 }
@@ -210,5 +210,43 @@ func TestParseInt(t *testing.T) {
 		got, ok := parseInt(tc.in)
 		assert.Equal(t, tc.ok, ok, "%q", tc.in)
 		assert.Equal(t, tc.want, got, "%q", tc.in)
+	}
+}
+
+// TestStatusFromErrorMessage: an Error status whose message names a Sentry span status gets that status, as
+// Sentry's OpenTelemetry SDK reads it; other messages and other status codes leave the message unread.
+func TestStatusFromErrorMessage(t *testing.T) {
+	t.Parallel()
+	errCode, okCode, unset := ptrace.StatusCodeError, ptrace.StatusCodeOk, ptrace.StatusCodeUnset
+	tests := []struct {
+		name    string
+		code    ptrace.StatusCode
+		message string
+		attrs   map[string]any
+		want    sentry.SpanStatus
+	}{
+		{"deadline_exceeded", errCode, "deadline_exceeded", nil, sentry.SpanStatusDeadlineExceeded},
+		{"not_found", errCode, "not_found", nil, sentry.SpanStatusNotFound},
+		{"resource_exhausted", errCode, "resource_exhausted", nil, sentry.SpanStatusResourceExhausted},
+		{"unavailable", errCode, "unavailable", nil, sentry.SpanStatusUnavailable},
+		{"cancelled", errCode, "cancelled", nil, sentry.SpanStatusCanceled},
+		{"SDK spelling of unknown", errCode, "unknown_error", nil, sentry.SpanStatusUnknown},
+		{"protocol spelling of unknown", errCode, "unknown", nil, sentry.SpanStatusUnknown},
+		{"the message wins over a code, as in Sentry's SDK", errCode, "deadline_exceeded",
+			map[string]any{"http.response.status_code": 500}, sentry.SpanStatusDeadlineExceeded},
+		{"free text falls back to the code", errCode, "upstream timed out",
+			map[string]any{"http.response.status_code": 504}, sentry.SpanStatusDeadlineExceeded},
+		{"free text without a code", errCode, "connection refused", nil, sentry.SpanStatusInternalError},
+		{"ok is never the status of an Error", errCode, "ok", nil, sentry.SpanStatusInternalError},
+		{"names match exactly", errCode, "Not_Found", nil, sentry.SpanStatusInternalError},
+		{"grpc upper-case names are not Sentry names", errCode, "NOT_FOUND", nil, sentry.SpanStatusInternalError},
+		{"message of an Ok span is not read", okCode, "not_found", nil, sentry.SpanStatusOK},
+		{"message of an Unset span is not read", unset, "not_found", nil, sentry.SpanStatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, Status(tc.code, tc.message, attrsOf(t, tc.attrs)))
+		})
 	}
 }
