@@ -95,6 +95,10 @@ const (
 	attrGenAIProviderName  = "gen_ai.provider.name"
 	attrGenAISystem        = "gen_ai.system" // legacy
 
+	// Code: the function a span wraps.
+	attrCodeFunctionName = "code.function.name"
+	attrCodeFunction     = "code.function" // legacy
+
 	// General, read only for tags.
 	attrErrorType = "error.type"
 )

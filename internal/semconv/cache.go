@@ -100,5 +100,5 @@ func describeCacheCommand(name, system string, attrs pcommon.Map) (Span, bool) {
 	if !ok {
 		return Span{}, false
 	}
-	return Span{Op: c.op, Description: c.description(), Name: name, Source: sentry.SourceTask}, true
+	return Span{Op: c.op, Description: c.description(), Name: name, Source: sentry.SourceCustom}, true
 }

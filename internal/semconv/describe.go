@@ -82,18 +82,25 @@ func describeByConvention(name string, kind ptrace.SpanKind, attrs pcommon.Map) 
 	if s, ok := describeFaaS(name, kind, attrs); ok {
 		return s
 	}
-	return describeByKind(name)
+	return describeFallback(name, attrs)
 }
 
-// describeByKind handles spans that match no convention: the op stays empty and the name is the span name with
-// source custom, as Sentry's OpenTelemetry SDK does. Sentry's ops are a documented vocabulary its product acts on
-// (Insights modules, performance issue detectors, op breakdowns); no op fits a span that says nothing about what
-// it does, and Sentry shows an empty op as "default", its own word for exactly that. An invented op such as
-// "function" would claim a function call the span never promised and split Sentry's span op facets by a guess.
-// The span kind still reaches Sentry as otel.kind in the span data. A name chosen by whoever created the span is
-// what Sentry calls custom; component is for names derived from a code component, which a span name is not known
-// to be.
-func describeByKind(name string) Span {
+// describeFallback handles spans that match no protocol convention.
+//
+// A span whose code attributes (code.function.name, legacy code.function) say it wraps a function is what
+// Sentry's "function" op stands for (the op Sentry's own SDKs give a traced function), and its name, the
+// function's, is what Sentry calls a component name.
+//
+// Any other span keeps an empty op and its name with source custom, as Sentry's OpenTelemetry SDK maps it.
+// Sentry's ops are a documented vocabulary its product acts on (Insights modules, performance issue detectors,
+// op breakdowns); no op fits a span that says nothing about what it does, and Sentry shows an empty op as
+// "default", its own word for exactly that. An invented op would split Sentry's op facets by a guess. The span
+// kind still reaches Sentry as otel.kind in the span data. A name chosen by whoever created the span is what
+// Sentry calls custom.
+func describeFallback(name string, attrs pcommon.Map) Span {
+	if str2(attrs, attrCodeFunctionName, attrCodeFunction) != "" {
+		return Span{Op: "function", Description: name, Name: name, Source: sentry.SourceComponent}
+	}
 	return Span{Description: name, Name: name, Source: sentry.SourceCustom}
 }
 
@@ -259,14 +266,19 @@ func dbCollection(attrs pcommon.Map) string {
 	return str(attrs, attrDBCosmosDBContainer)
 }
 
-// describeMessaging maps producer and consumer spans to Sentry's queue ops, which feed the Queues module.
+// describeMessaging maps producer and consumer spans to Sentry's queue ops, which feed the Queues module. The
+// module reads the queue from messaging.destination.name in the span data, so the description is the span name
+// ("publish orders"), as in Sentry's SDK; the destination stands in for a missing name. Consumers are background
+// work, which Sentry's transaction source calls a task.
 func describeMessaging(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, bool) {
 	opType := str2(attrs, attrMessagingOperationType, attrMessagingOperation)
 	if opType == "" && str(attrs, attrMessagingSystem) == "" {
 		return Span{}, false
 	}
-	s := Span{Op: queueOp(opType, kind), Name: name, Source: sentry.SourceTask}
-	s.Description = str2(attrs, attrMessagingDestinationName, attrMessagingDestination)
+	s := Span{Op: queueOp(opType, kind), Description: name, Name: name, Source: sentry.SourceTask}
+	if name == "" {
+		s.Description = str2(attrs, attrMessagingDestinationName, attrMessagingDestination)
+	}
 	return s, true
 }
 
@@ -336,7 +348,7 @@ func describeFaaS(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, b
 	trigger := str(attrs, attrFaaSTrigger)
 	invoked := str(attrs, attrFaaSInvokedName)
 	if invoked != "" && (kind == ptrace.SpanKindClient || trigger == "") {
-		s := Span{Op: "function", Description: invoked, Name: name, Source: sentry.SourceTask}
+		s := Span{Op: "function", Description: invoked, Name: name, Source: sentry.SourceCustom}
 		switch str(attrs, attrFaaSInvokedProvider) {
 		case "aws":
 			s.Op = "function.aws"
@@ -366,7 +378,7 @@ func describeCache(name string, attrs pcommon.Map) (Span, bool) {
 	if operation == "" && !hit && !write && !hasKey {
 		return Span{}, false
 	}
-	s := Span{Op: "cache", Name: name, Source: sentry.SourceTask}
+	s := Span{Op: "cache", Name: name, Source: sentry.SourceCustom}
 	switch {
 	case operation == "get" || operation == "put" || operation == "remove" || operation == "flush":
 		s.Op = cacheOps(operation)
@@ -424,7 +436,7 @@ func cacheKeys(v pcommon.Value) string {
 // gen_ai.execute_tool, gen_ai.invoke_agent, ...), with the descriptions Sentry's AI Agents module expects:
 // "<operation> <tool>" for tools, "<operation> <agent>" for agents, "<operation> <model>" for model calls.
 func describeGenAI(name, operation string, attrs pcommon.Map) Span {
-	s := Span{Op: genAIOp(operation), Name: name, Source: sentry.SourceTask}
+	s := Span{Op: genAIOp(operation), Name: name, Source: sentry.SourceCustom}
 	var target string
 	switch operation {
 	case "execute_tool":

@@ -16,8 +16,8 @@ import (
 // HTTP code are present the first that is not a success decides. Then:
 //   - Unset: the code's status, or ok without a code. An HTTP 5xx on an Unset span is therefore internal_error
 //     and not ok: instrumentations leave client-side failures and many server errors Unset.
-//   - Ok: ok, unless a code says otherwise. OpenTelemetry makes Ok final, but some instrumentations set Ok on
-//     every finished span, and a 503 shown as ok would hide an outage.
+//   - Ok: ok. OpenTelemetry makes Ok final (set by code that decided the operation succeeded, whatever its
+//     code), and Sentry's SDK reads it so.
 //   - Error: the message when it is the name of a Sentry span status other than ok ("deadline_exceeded",
 //     "not_found", ...), as Sentry's OpenTelemetry SDK reads it: code that knows Sentry's statuses says so
 //     there. Else the code's status when it is not a success, else internal_error. Sentry's SDKs write
@@ -35,9 +35,6 @@ func Status(code ptrace.StatusCode, message string, attrs pcommon.Map) sentry.Sp
 		}
 		return sentry.SpanStatusInternalError
 	case ptrace.StatusCodeOk:
-		if ok {
-			return fromCode
-		}
 		return sentry.SpanStatusOK
 	}
 	if ok {
@@ -241,12 +238,11 @@ func grpcStatusByName(name string) (sentry.SpanStatus, bool) {
 	return 0, false
 }
 
-// HTTPStatus maps an HTTP response status code to Sentry's span status. Codes below 400 are ok. The specific
-// codes follow Relay, Sentry's ingestion service, which uses this table for OpenTelemetry spans: 400
-// failed_precondition, 401 unauthenticated, 403 permission_denied, 404 not_found, 409 aborted, 429
-// resource_exhausted, 499 cancelled, 500 internal_error, 501 unimplemented, 503 unavailable, 504
-// deadline_exceeded. Codes Relay leaves out follow Sentry's newer SDKs: 413 failed_precondition, any other 4xx
-// invalid_argument, any other 5xx internal_error. Codes of 600 and above are unknown.
+// HTTPStatus maps an HTTP response status code to Sentry's span status, as Sentry's SDKs do and as the status
+// descriptions of Sentry's protocol (Relay's SpanStatus) name them: codes below 400 are ok; 401
+// unauthenticated, 403 permission_denied, 404 not_found, 409 already_exists, 413 failed_precondition, 429
+// resource_exhausted, 499 cancelled, any other 4xx invalid_argument; 501 unimplemented, 503 unavailable, 504
+// deadline_exceeded, any other 5xx internal_error. Codes of 600 and above are unknown.
 func HTTPStatus(code int64) sentry.SpanStatus {
 	switch {
 	case code < 400:
@@ -255,7 +251,7 @@ func HTTPStatus(code int64) sentry.SpanStatus {
 		return sentry.SpanStatusUnknown
 	}
 	switch code {
-	case 400, 413:
+	case 413:
 		return sentry.SpanStatusFailedPrecondition
 	case 401:
 		return sentry.SpanStatusUnauthenticated
@@ -264,7 +260,7 @@ func HTTPStatus(code int64) sentry.SpanStatus {
 	case 404:
 		return sentry.SpanStatusNotFound
 	case 409:
-		return sentry.SpanStatusAborted
+		return sentry.SpanStatusAlreadyExists
 	case 429:
 		return sentry.SpanStatusResourceExhausted
 	case 499:

@@ -21,7 +21,7 @@ func TestHTTPStatusTable(t *testing.T) {
 		100: sentry.SpanStatusOK, 101: sentry.SpanStatusOK, 103: sentry.SpanStatusOK,
 		200: sentry.SpanStatusOK, 201: sentry.SpanStatusOK, 204: sentry.SpanStatusOK, 299: sentry.SpanStatusOK,
 		300: sentry.SpanStatusOK, 301: sentry.SpanStatusOK, 304: sentry.SpanStatusOK, 399: sentry.SpanStatusOK,
-		400: sentry.SpanStatusFailedPrecondition,
+		400: sentry.SpanStatusInvalidArgument,
 		401: sentry.SpanStatusUnauthenticated,
 		402: sentry.SpanStatusInvalidArgument,
 		403: sentry.SpanStatusPermissionDenied,
@@ -30,7 +30,7 @@ func TestHTTPStatusTable(t *testing.T) {
 		406: sentry.SpanStatusInvalidArgument,
 		407: sentry.SpanStatusInvalidArgument,
 		408: sentry.SpanStatusInvalidArgument,
-		409: sentry.SpanStatusAborted,
+		409: sentry.SpanStatusAlreadyExists,
 		410: sentry.SpanStatusInvalidArgument,
 		411: sentry.SpanStatusInvalidArgument,
 		412: sentry.SpanStatusInvalidArgument,
@@ -155,10 +155,10 @@ func TestStatus(t *testing.T) {
 		{"current key wins over legacy", unset, map[string]any{"http.response.status_code": 200, "http.status_code": 500}, sentry.SpanStatusOK},
 		{"invalid current key falls back to legacy", unset, map[string]any{"http.response.status_code": "x", "http.status_code": 500}, sentry.SpanStatusInternalError},
 
-		// HTTP on Ok spans: codes that fail win.
+		// HTTP on Ok spans: Ok is final, as OpenTelemetry specifies and Sentry's SDK reads it.
 		{"ok 200", okCode, map[string]any{"http.response.status_code": 200}, sentry.SpanStatusOK},
-		{"ok 500", okCode, map[string]any{"http.response.status_code": 500}, sentry.SpanStatusInternalError},
-		{"ok 404", okCode, map[string]any{"http.response.status_code": 404}, sentry.SpanStatusNotFound},
+		{"ok 500", okCode, map[string]any{"http.response.status_code": 500}, sentry.SpanStatusOK},
+		{"ok 404", okCode, map[string]any{"http.response.status_code": 404}, sentry.SpanStatusOK},
 
 		// HTTP on Error spans.
 		{"error 200", errCode, map[string]any{"http.response.status_code": 200}, sentry.SpanStatusInternalError},
@@ -170,7 +170,7 @@ func TestStatus(t *testing.T) {
 		// gRPC combinations.
 		{"error grpc 0", errCode, map[string]any{"rpc.grpc.status_code": 0}, sentry.SpanStatusInternalError},
 		{"error grpc 4", errCode, map[string]any{"rpc.grpc.status_code": 4}, sentry.SpanStatusDeadlineExceeded},
-		{"ok grpc 14", okCode, map[string]any{"rpc.grpc.status_code": 14}, sentry.SpanStatusUnavailable},
+		{"ok grpc 14", okCode, map[string]any{"rpc.grpc.status_code": 14}, sentry.SpanStatusOK},
 		{"ok grpc 0", okCode, map[string]any{"rpc.grpc.status_code": 0}, sentry.SpanStatusOK},
 		{"grpc error wins over http 200", unset, map[string]any{"rpc.grpc.status_code": 5, "http.response.status_code": 200}, sentry.SpanStatusNotFound},
 		{"http error wins over grpc ok", unset, map[string]any{"rpc.grpc.status_code": 0, "http.response.status_code": 503}, sentry.SpanStatusUnavailable},
