@@ -94,11 +94,17 @@ func (c cacheCall) description() string {
 }
 
 // describeCacheCommand maps a cache command seen through the database conventions (see parseCacheCall) to a
-// cache span: Sentry's cache op and the keys as description, else the database mapping applies.
+// cache span: Sentry's cache op and the keys as description, else the database mapping applies. The source of a
+// name is what Sentry's SDK gives the span: task for a database span (Memcached), custom for a span whose
+// sentry.op names a cache op (marked Redis).
 func describeCacheCommand(name, system string, attrs pcommon.Map) (Span, bool) {
 	c, ok := parseCacheCall(system, attrs)
 	if !ok {
 		return Span{}, false
 	}
-	return Span{Op: c.op, Description: c.description(), Name: name, Source: sentry.SourceCustom}, true
+	s := Span{Op: c.op, Description: c.description(), Name: name, Source: sentry.SourceTask}
+	if system != "memcached" {
+		s.Source = sentry.SourceCustom
+	}
+	return s, true
 }

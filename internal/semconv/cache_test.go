@@ -16,31 +16,31 @@ func TestDescribeCacheCommands(t *testing.T) {
 			name: "python pymemcache get_many",
 			span: "get_many", kind: client,
 			attrs: map[string]any{"db.system": "memcached", "db.statement": "get_many user:1 user:2", "net.peer.name": "cache"},
-			want:  Span{Op: "cache.get", Description: "user:1, user:2", Name: "get_many", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.get", Description: "user:1, user:2", Name: "get_many", Source: sentry.SourceTask},
 		},
 		{
 			name: "python pymemcache set takes the key, not the value",
 			span: "set", kind: client,
 			attrs: map[string]any{"db.system": "memcached", "db.statement": "set user:1 payload"},
-			want:  Span{Op: "cache.put", Description: "user:1", Name: "set", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.put", Description: "user:1", Name: "set", Source: sentry.SourceTask},
 		},
 		{
 			name: "java spymemcached has only the operation",
 			span: "get", kind: client,
 			attrs: map[string]any{"db.system": "memcached", "db.operation": "get"},
-			want:  Span{Op: "cache.get", Description: "get", Name: "get", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.get", Description: "get", Name: "get", Source: sentry.SourceTask},
 		},
 		{
 			name: "memcached delete",
 			span: "delete", kind: client,
 			attrs: map[string]any{"db.system.name": "memcached", "db.operation.name": "delete", "db.query.text": "delete user:1"},
-			want:  Span{Op: "cache.remove", Description: "user:1", Name: "delete", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.remove", Description: "user:1", Name: "delete", Source: sentry.SourceTask},
 		},
 		{
 			name: "memcached flush_all",
 			span: "flush_all", kind: client,
 			attrs: map[string]any{"db.system": "memcached", "db.statement": "flush_all"},
-			want:  Span{Op: "cache.flush", Description: "flush_all", Name: "flush_all", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.flush", Description: "flush_all", Name: "flush_all", Source: sentry.SourceTask},
 		},
 		{
 			name: "memcached commands that are no cache access stay database spans",
@@ -76,7 +76,7 @@ func TestDescribeCacheCommands(t *testing.T) {
 			name: "query text of another command is not read for keys",
 			span: "get", kind: client,
 			attrs: map[string]any{"db.system": "memcached", "db.operation": "get", "db.statement": "multi"},
-			want:  Span{Op: "cache.get", Description: "get", Name: "get", Source: sentry.SourceCustom},
+			want:  Span{Op: "cache.get", Description: "get", Name: "get", Source: sentry.SourceTask},
 		},
 	})
 }

@@ -307,7 +307,10 @@ func queueOp(opType string, kind ptrace.SpanKind) string {
 }
 
 // describeRPC maps RPC spans: gRPC gets Sentry's grpc.client / grpc.server ops, other systems "rpc". The
-// description is the fully qualified "service/method", which is also a good transaction name (a route).
+// fully qualified method describes the span and names its transaction as a route. Instrumentations render it
+// as the span name ("package.Service/Method", AWS SDK spans "Service.Operation"), which Sentry's SDK shows, so a
+// span name that ends with the method is kept; any other span name is replaced by "service/method" from the
+// attributes.
 func describeRPC(name string, kind ptrace.SpanKind, system string, attrs pcommon.Map) Span {
 	s := Span{Op: "rpc"}
 	if system == "grpc" {
@@ -320,24 +323,29 @@ func describeRPC(name string, kind ptrace.SpanKind, system string, attrs pcommon
 			s.Op = "grpc"
 		}
 	}
-	method := str(attrs, attrRPCMethod)
-	switch {
-	case method == "_OTHER":
+	var method string
+	switch m := str(attrs, attrRPCMethod); {
+	case m == "_OTHER":
 		// An unrecognised method: describe it by its original name, but do not name transactions after it.
 		s.Description = str(attrs, attrRPCMethodOriginal)
 		s.Name, s.Source = name, sentry.SourceCustom
 		return s
-	case strings.IndexByte(method, '/') >= 0:
+	case strings.IndexByte(m, '/') >= 0:
 		// Current conventions: rpc.method is already "package.Service/Method".
-		s.Description = method
+		method = m
 	default:
-		s.Description = joinSlash(str(attrs, attrRPCService), method)
+		method = joinSlash(str(attrs, attrRPCService), m)
 	}
-	if s.Description == "" {
+	if method == "" {
 		s.Name, s.Source = name, sentry.SourceCustom
-	} else {
-		s.Name, s.Source = s.Description, sentry.SourceRoute
+		return s
 	}
+	s.Description = method
+	if bare := method[strings.LastIndexByte(method, '/')+1:]; bare != "" && len(name) > len(bare) &&
+		strings.HasSuffix(name, bare) && (name[len(name)-len(bare)-1] == '/' || name[len(name)-len(bare)-1] == '.') {
+		s.Description = name
+	}
+	s.Name, s.Source = s.Description, sentry.SourceRoute
 	return s
 }
 

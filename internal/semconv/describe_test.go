@@ -139,7 +139,7 @@ func TestDescribeHTTPClient(t *testing.T) {
 			name: "url.full is sanitized",
 			span: "GET", kind: client,
 			attrs: map[string]any{"http.request.method": "GET", "url.full": "https://user:pw@api.example.com:8443/v1/items?token=s3cret#top"},
-			want:  Span{Op: "http.client", Description: "GET https://api.example.com:8443/v1/items", Name: "GET https://api.example.com:8443/v1/items", Source: sentry.SourceURL},
+			want:  Span{Op: "http.client", Description: "GET https://[filtered]:[filtered]@api.example.com:8443/v1/items", Name: "GET https://[filtered]:[filtered]@api.example.com:8443/v1/items", Source: sentry.SourceURL},
 		},
 		{
 			name: "legacy http.url",
@@ -404,6 +404,18 @@ func TestDescribeRPC(t *testing.T) {
 			span: "x", kind: client,
 			attrs: map[string]any{"rpc.system": "aws-api", "rpc.service": "DynamoDB", "rpc.method": "GetItem", "http.method": "POST", "http.url": "https://dynamodb/"},
 			want:  Span{Op: "rpc", Description: "DynamoDB/GetItem", Name: "DynamoDB/GetItem", Source: sentry.SourceRoute},
+		},
+		{
+			name: "a span name that renders the method is kept (AWS SDK)",
+			span: "S3.PutObject", kind: client,
+			attrs: map[string]any{"rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "PutObject"},
+			want:  Span{Op: "rpc", Description: "S3.PutObject", Name: "S3.PutObject", Source: sentry.SourceRoute},
+		},
+		{
+			name: "a span name that merely ends like the method is not",
+			span: "xPutObject", kind: client,
+			attrs: map[string]any{"rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "PutObject"},
+			want:  Span{Op: "rpc", Description: "S3/PutObject", Name: "S3/PutObject", Source: sentry.SourceRoute},
 		},
 	})
 }
