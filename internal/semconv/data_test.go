@@ -153,3 +153,24 @@ func TestIsRewrittenDataKey(t *testing.T) {
 		assert.False(t, IsRewrittenDataKey(k), k)
 	}
 }
+
+// TestAppendDataDoesNotAllocate: AppendData runs for every span while events are encoded, so on the common
+// spans (HTTP, SQL, messaging, nothing to add or something to add) it must not allocate.
+func TestAppendDataDoesNotAllocate(t *testing.T) {
+	for _, attrs := range []map[string]any{
+		{"http.request.method": "GET", "url.full": "https://a/b", "server.address": "a", "http.response.status_code": 200},
+		{"http.method": "GET", "http.url": "https://a/b", "http.status_code": 200},
+		{"db.system.name": "postgresql", "db.query.text": "SELECT 1"},
+		{"messaging.system": "kafka", "messaging.destination": "orders", "messaging.message_id": "m"},
+		{"foo": "bar"},
+	} {
+		span := ptrace.NewSpan()
+		span.SetKind(ptrace.SpanKindConsumer)
+		span.SetStartTimestamp(2e15)
+		require.NoError(t, span.Attributes().FromRaw(attrs))
+		var counts sanitize.Counts
+		buf := make([]byte, 0, 1024)
+		allocs := testing.AllocsPerRun(100, func() { buf = AppendData(buf[:0], span, 1e15, &counts) })
+		assert.Zero(t, allocs, "%v", attrs)
+	}
+}
