@@ -252,6 +252,7 @@ func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
 	opts := p.opts
 	opts.now = pcommon.NewTimestampFromTime(time.Now())
+	opts.retry = takeRetryState(td)
 	scratch := e.scratch.Get()
 	defer func() {
 		scratch.release()
@@ -540,85 +541,38 @@ func (e *sentryExporter) recorder(p *project) delivery.Recorder {
 // retries: the spans of the events still owed, each marked with what of it is owed.
 func (e *sentryExporter) settle(ctx context.Context, p *project, td ptrace.Traces, sent []sentEvent, pushedAt pcommon.Timestamp) delivery.Outcome[ptrace.Traces] {
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry events")
-	var retry map[spanPosition]string
+	var retry map[spanPosition]spanRetry
 	for i := range sent {
 		ev := &sent[i].event
+		first := ev.firstAttempt
+		if first == 0 {
+			first = pushedAt
+		}
 		a := delivery.Attempt{
 			Category: ev.category, Items: 1, Spans: len(ev.spans),
-			Result: sent[i].result, Oversize: sent[i].oversize,
-		}
-		if ev.firstAttempt != 0 {
-			a.FirstAttempt = ev.firstAttempt.AsTime()
+			Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime(),
 		}
 		if s.Add(ctx, i, &a) != delivery.Owed {
 			continue
 		}
 		if retry == nil {
-			retry = make(map[spanPosition]string)
+			retry = make(map[spanPosition]spanRetry)
 		}
-		owed := resendTransaction
+		owes := resendTransaction
 		if ev.category == ratelimit.CategoryError {
-			owed = resendErrors
+			owes = resendErrors
 		}
 		for _, pos := range ev.spans {
-			need := owed
-			if have, ok := retry[pos]; ok && have != owed {
+			need := owes
+			if have, ok := retry[pos]; ok && have.owes != owes {
 				need = "" // both the transaction and the errors of this span
 			}
-			retry[pos] = need
+			retry[pos] = spanRetry{owes: need, firstAttempt: first}
 		}
 	}
 	out := s.Outcome()
 	if retry == nil {
 		return delivery.WithRetry(out, ptrace.Traces{})
 	}
-	return delivery.WithRetry(out, subsetTraces(td, retry, pushedAt))
-}
-
-// subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
-// still has to be sent and when it was first sent.
-func subsetTraces(td ptrace.Traces, retry map[spanPosition]string, firstAttempt pcommon.Timestamp) ptrace.Traces {
-	out := ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		rs := rss.At(ri)
-		var outRS ptrace.ResourceSpans
-		haveRS := false
-		sss := rs.ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			ss := sss.At(si)
-			var outSS ptrace.ScopeSpans
-			haveSS := false
-			spans := ss.Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				need, ok := retry[spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}]
-				if !ok {
-					continue
-				}
-				if !haveRS {
-					outRS = out.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(outRS.Resource())
-					outRS.SetSchemaUrl(rs.SchemaUrl())
-					haveRS = true
-				}
-				if !haveSS {
-					outSS = outRS.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(outSS.Scope())
-					outSS.SetSchemaUrl(ss.SchemaUrl())
-					haveSS = true
-				}
-				span := outSS.Spans().AppendEmpty()
-				spans.At(pi).CopyTo(span)
-				if need == "" {
-					span.Attributes().Remove(resendAttribute)
-				} else {
-					span.Attributes().PutStr(resendAttribute, need)
-				}
-				if _, ok := span.Attributes().Get(firstAttemptAttribute); !ok {
-					span.Attributes().PutInt(firstAttemptAttribute, int64(firstAttempt))
-				}
-			}
-		}
-	}
-	return out
+	return delivery.WithRetry(out, subsetTraces(td, retry))
 }

@@ -35,19 +35,24 @@ const (
 // carry: Sentry's SDKs stop at 1000 and its backend limits segments to about as many.
 const maxSpansPerTransaction = 1000
 
-// Markers on spans that exporterhelper hands back for a retry after a partial failure. They never
-// reach Sentry (every key with markerPrefix is left out of span data).
-//   - resendAttribute: "errors" when only the span's error events still need sending, "transaction"
-//     when only its transaction does.
-//   - firstAttemptAttribute: when the span was first sent (Unix nanoseconds), so the exporter knows
-//     when retry_on_failure.max_elapsed_time will give up on it.
+// What a retried span still owes Sentry (spanRetry.owes). The transform learns it from the
+// exporter's retry state (transformOptions.retry), never from the span itself.
 const (
-	markerPrefix          = "sentryexporter."
-	resendAttribute       = markerPrefix + "resend"
-	firstAttemptAttribute = markerPrefix + "first_attempt"
-	resendErrors          = "errors"
-	resendTransaction     = "transaction"
+	// resendErrors: only the span's error events still need sending.
+	resendErrors = "errors"
+	// resendTransaction: only its transaction does.
+	resendTransaction = "transaction"
 )
+
+// spanRetry is what the exporter knows of a span it hands to the transform again after a partial
+// failure.
+type spanRetry struct {
+	// owes is resendErrors, resendTransaction, or "" when both are still owed.
+	owes string
+	// firstAttempt is when the span was first sent, so that delivery knows when
+	// retry_on_failure.max_elapsed_time will give up on it.
+	firstAttempt pcommon.Timestamp
+}
 
 // transformOptions are the parts of the configuration the transform needs.
 type transformOptions struct {
@@ -60,6 +65,8 @@ type transformOptions struct {
 	orgID     string
 	// now stands in for a span without any timestamp.
 	now pcommon.Timestamp
+	// retry is what a retried batch still owes, by span position; nil on a first attempt.
+	retry map[spanPosition]spanRetry
 }
 
 // sentryEvent is one Sentry transaction or error event made from a batch, with what its envelope
@@ -350,11 +357,8 @@ func (b *batchTransform) collectSpans(td ptrace.Traces) {
 					head:     -1,
 					parent:   -1,
 				}
-				if v, ok := span.Attributes().Get(resendAttribute); ok {
-					e.resend = v.Str()
-				}
-				if v, ok := span.Attributes().Get(firstAttemptAttribute); ok {
-					e.firstAttempt = pcommon.Timestamp(v.Int())
+				if r, ok := b.opts.retry[e.pos]; ok {
+					e.resend, e.firstAttempt = r.owes, r.firstAttempt
 				}
 				b.repairSpan(&e)
 				b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
@@ -740,7 +744,7 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 			dst = append(dst, ']')
 		}
 	}
-	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), markerPrefix, isOTelDataKey, false, counts)
+	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), "", isOTelDataKey, false, counts)
 	return append(dst, '}')
 }
 

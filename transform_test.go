@@ -188,29 +188,23 @@ func TestTransformSplitsTransactionsOverSentrysSpanLimit(t *testing.T) {
 		"a later part's root keeps its real parent, so the trace view stays connected")
 }
 
-func TestTransformResendMarkers(t *testing.T) {
+// TestTransformRetryState: a retried batch's spans owe only what the exporter's retry state says.
+func TestTransformRetryState(t *testing.T) {
 	t.Parallel()
-	build := func(marker string) ptrace.Traces {
-		b := newTraceBuilder()
-		b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-		s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
-		ev := s.Events().AppendEmpty()
-		ev.SetName("exception")
-		ev.Attributes().PutStr("exception.type", "ValueError")
-		ev.Attributes().PutStr("exception.message", "bad value")
-		if marker != "" {
-			for _, sp := range []ptrace.Span{b.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), s} {
-				sp.Attributes().PutStr(resendAttribute, marker)
-			}
-		}
-		return b.td
+	b := newTraceBuilder()
+	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "ValueError")
+	ev.Attributes().PutStr("exception.message", "bad value")
+	owing := func(owes string) transformOptions {
+		opts := testOptions
+		opts.retry = map[spanPosition]spanRetry{{span: 0}: {owes: owes, firstAttempt: 7}, {span: 1}: {owes: owes, firstAttempt: 7}}
+		return opts
 	}
 	count := func(events []sentryEvent) (tx, errs int) {
-		var enc eventjson.Encoder
-		var repairs sanitize.Counts
-		for i, ev := range events {
-			payload := encodeEvent(&enc, nil, &events[i], &repairs)
-			assert.NotContains(t, string(payload), markerPrefix, "the markers never reach Sentry")
+		for _, ev := range events {
 			if ev.category == ratelimit.CategoryTransaction {
 				tx++
 			} else {
@@ -219,12 +213,16 @@ func TestTransformResendMarkers(t *testing.T) {
 		}
 		return tx, errs
 	}
-	tx, errs := count(transformEvents(build(""), testOptions))
+	tx, errs := count(transformEvents(b.td, testOptions))
 	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs})
-	tx, errs = count(transformEvents(build(resendErrors), testOptions))
+	events := transformEvents(b.td, owing(resendErrors))
+	tx, errs = count(events)
 	assert.Equal(t, [2]int{0, 1}, [2]int{tx, errs}, "only the error event is still owed")
-	tx, errs = count(transformEvents(build(resendTransaction), testOptions))
+	assert.Equal(t, pcommon.Timestamp(7), events[0].firstAttempt, "the first attempt carries over to the event")
+	tx, errs = count(transformEvents(b.td, owing(resendTransaction)))
 	assert.Equal(t, [2]int{1, 0}, [2]int{tx, errs}, "only the transaction is still owed")
+	tx, errs = count(transformEvents(b.td, owing("")))
+	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs}, "both still owed")
 }
 
 func TestTransformOptions(t *testing.T) {
@@ -370,16 +368,17 @@ func TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers(t *testing.T) {
 	t.Parallel()
 	b := newTraceBuilder()
 	p := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-	p.Attributes().PutStr(resendAttribute, resendErrors)
 	ev := p.Events().AppendEmpty()
 	ev.SetName("exception")
 	ev.Attributes().PutStr("exception.type", "E")
-	c := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
-	c.Attributes().PutStr(resendAttribute, resendTransaction)
-	d := b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
-	d.Attributes().PutStr(resendAttribute, resendTransaction)
+	b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
+	b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
+	opts := testOptions
+	opts.retry = map[spanPosition]spanRetry{
+		{span: 0}: {owes: resendErrors}, {span: 1}: {owes: resendTransaction}, {span: 2}: {owes: resendTransaction},
+	}
 
-	events := transformEvents(b.td, testOptions)
+	events := transformEvents(b.td, opts)
 	assert.Equal(t, []shape{{hexID("a2", 8), ids("a3")}}, shapesOf(events), "the owed spans form their own transaction")
 	errs := 0
 	for _, ev := range events {
