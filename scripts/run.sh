@@ -4,13 +4,17 @@
 #   1. installs ocb (from internal/tools/go.mod) and telemetrygen into .build/bin, if missing
 #   2. builds the collector otelcol-sentry from builder-config.yaml, if any source is newer than it
 #   3. starts fakesentry (a local Sentry ingestion fake) and the collector with examples/collector.yaml
-#   4. sends a realistic workload with cmd/sendtraces (OTLP/HTTP) and 10 traces with telemetrygen (OTLP/gRPC)
-#   5. waits until everything arrived, prints what "Sentry" received, and stops all it started
+#   4. sends a realistic workload with cmd/sendtraces (traces and the logs linked to them, OTLP/HTTP) and
+#      10 traces with telemetrygen (OTLP/gRPC)
+#   5. waits until everything arrived, stops all it started, and prints what "Sentry" received: one block per
+#      trace (transactions nested, child spans summarised by op, errors and logs under the transaction they
+#      belong to), telemetrygen's look-alike traces as one count line, then the totals
 #
 # Everything listens on 127.0.0.1. Logs are kept in .build/run/. Environment knobs:
 #   SENDTRACES_ARGS  extra flags for sendtraces, e.g. "-traces 200 -seed 3"
 #   RUN_TIMEOUT      seconds to wait for delivery (default 60)
-#   QUIET=1          print only totals, not every received transaction and error
+#   REPORT_TRACES    traces printed in full (default 12; 0: all); the rest are counted on one line
+#   QUIET=1          print only totals, not the traces
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -115,11 +119,12 @@ alive() {
 	fail "$2 exited unexpectedly"
 }
 
-# received_counts: "<spans> <errors>" that fakesentry has printed so far (transaction lines end in spans=N).
+# received_counts: "<spans> <errors> <logs>" that fakesentry has printed so far (transaction lines end in spans=N).
 received_counts() {
 	awk '/^transaction "/ { if (match($0, /spans=[0-9]+$/)) s += substr($0, RSTART + 6) }
 	     /^error \[/ { e++ }
-	     END { printf "%d %d\n", s, e }' "$RUNDIR/fakesentry.log"
+	     /^log \[/ { l++ }
+	     END { printf "%d %d %d\n", s, e, l }' "$RUNDIR/fakesentry.log"
 }
 
 # --- 1. tools --------------------------------------------------------------------------------------------
@@ -167,7 +172,9 @@ if port_in_use 8000; then
 fi
 QUIET_FLAG=()
 [[ ${QUIET:-} == 1 ]] && QUIET_FLAG=(-quiet)
-"$BIN/fakesentry" -addr "$FAKESENTRY_ADDR" "${QUIET_FLAG[@]}" >"$RUNDIR/fakesentry.log" 2>&1 &
+rm -f "$RUNDIR/report.txt"
+"$BIN/fakesentry" -addr "$FAKESENTRY_ADDR" "${QUIET_FLAG[@]}" -report "$RUNDIR/report.txt" -report-traces "${REPORT_TRACES:-12}" \
+	>"$RUNDIR/fakesentry.log" 2>&1 &
 FAKESENTRY_PID=$!
 DSN=
 for _ in $(seq 100); do
@@ -203,12 +210,13 @@ done
 info "healthy"
 
 # --- 4. traffic ------------------------------------------------------------------------------------------
-step "Sending traces [$(elapsed)]"
+step "Sending traces and logs [$(elapsed)]"
 # shellcheck disable=SC2086 # SENDTRACES_ARGS is a list of flags
 sent=$("$BIN/sendtraces" -endpoint "http://127.0.0.1:$OTLP_HTTP_PORT/v1/traces" ${SENDTRACES_ARGS:-})
 info "sendtraces:   $sent"
 sent_spans=$(sed -n 's/.* spans=\([0-9]*\).*/\1/p' <<<"$sent")
 sent_exceptions=$(sed -n 's/.* exceptions=\([0-9]*\).*/\1/p' <<<"$sent")
+sent_logs=$(sed -n 's/.* logs=\([0-9]*\).*/\1/p' <<<"$sent")
 TG_TRACES=10
 TG_CHILDREN=3
 "$BIN/telemetrygen" traces --otlp-insecure --otlp-endpoint "127.0.0.1:$OTLP_GRPC_PORT" \
@@ -219,11 +227,13 @@ TG_CHILDREN=3
 info "telemetrygen: traces=$TG_TRACES spans=$((TG_TRACES * (1 + TG_CHILDREN))) (OTLP/gRPC)"
 want_spans=$((sent_spans + TG_TRACES * (1 + TG_CHILDREN)))
 want_errors=$sent_exceptions
+want_logs=${sent_logs:-0}
 
 # --- 5. delivery -----------------------------------------------------------------------------------------
-step "Waiting for Sentry to receive $want_spans spans in transactions and $want_errors error events [$(elapsed)]"
+step "Waiting for Sentry to receive $want_spans spans in transactions, $want_errors error events and $want_logs logs [$(elapsed)]"
 got_spans=0
 got_errors=0
+got_logs=0
 deadline=$((SECONDS + RUN_TIMEOUT))
 if [[ ${QUIET:-} == 1 ]]; then
 	info "(QUIET=1: counting from the collector's metrics)"
@@ -235,20 +245,22 @@ while :; do
 		m=$(http_body "$METRICS_PORT" /metrics 2>/dev/null || true)
 		got_spans=$(awk '/^otelcol_sentry_exporter_spans_sent / { print $2 }' <<<"$m")
 		got_errors=$(awk '/^otelcol_sentry_exporter_envelopes_sent\{category="error"\}/ { print $2 }' <<<"$m")
+		got_logs=$(awk '/^otelcol_sentry_exporter_logs_sent / { print $2 }' <<<"$m")
 		got_spans=${got_spans:-0}
 		got_errors=${got_errors:-0}
+		got_logs=${got_logs:-0}
 	else
-		read -r got_spans got_errors < <(received_counts)
+		read -r got_spans got_errors got_logs < <(received_counts)
 	fi
-	if ((got_spans >= want_spans && got_errors >= want_errors)); then
+	if ((got_spans >= want_spans && got_errors >= want_errors && got_logs >= want_logs)); then
 		break
 	fi
 	if ((SECONDS >= deadline)); then
-		fail "after ${RUN_TIMEOUT}s Sentry had $got_spans of $want_spans spans and $got_errors of $want_errors errors (logs: $RUNDIR/)"
+		fail "after ${RUN_TIMEOUT}s Sentry had $got_spans of $want_spans spans, $got_errors of $want_errors errors and $got_logs of $want_logs logs (logs: $RUNDIR/)"
 	fi
 	sleep 0.2
 done
-info "received $got_spans spans and $got_errors error events"
+info "received $got_spans spans, $got_errors error events and $got_logs logs"
 
 # The collector's own view, from its Prometheus endpoint (see docs/collector-build.md).
 metrics=$(http_body "$METRICS_PORT" /metrics 2>/dev/null || true)
@@ -260,21 +272,20 @@ COLLECTOR_PID=
 stop_pid "$FAKESENTRY_PID" fakesentry
 FAKESENTRY_PID=
 
-step "What Sentry received"
-if [[ ${QUIET:-} == 1 ]]; then
-	tail -n 1 "$RUNDIR/fakesentry.log"
-else
-	sed '1,2d' "$RUNDIR/fakesentry.log"
+step "What Sentry received, trace by trace (every item as it arrived: $RUNDIR/fakesentry.log)"
+if [[ ${QUIET:-} != 1 ]]; then
+	cat "$RUNDIR/report.txt"
 fi
+grep '^totals:' "$RUNDIR/fakesentry.log" || true
 
 step "Collector self-metrics (http://127.0.0.1:$METRICS_PORT/metrics while it ran)"
-grep -E '^otelcol_(exporter_sent_spans|exporter_send_failed_spans|sentry_exporter_(envelopes_sent|spans_sent|items_dropped|requests|bytes_sent)[{ ])' \
+grep -E '^otelcol_(exporter_sent_spans|exporter_send_failed_spans|sentry_exporter_(envelopes_sent|spans_sent|logs_sent|items_dropped|requests|bytes_sent)[{ ])' \
 	<<<"$metrics" | sed 's/^/    /' || info "(none captured)"
 
 totals=$(grep '^totals:' "$RUNDIR/fakesentry.log" || true)
 if ! grep -q 'discarded=0 .*rejected=0' <<<"$totals"; then
 	fail "Sentry discarded or rejected some items: $totals"
 fi
-step "Done in $(elapsed): traces went through otelcol-sentry into the local Sentry receiver."
+step "Done in $(elapsed): traces and logs went through otelcol-sentry into the local Sentry receiver."
 info "Logs: $RUNDIR/{fakesentry,collector,telemetrygen}.log"
 info "Point it at a real project: SENTRY_DSN='https://<key>@o<org>.ingest.sentry.io/<project>' $COLLECTOR --config examples/collector.yaml"
