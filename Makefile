@@ -3,7 +3,7 @@ GO       ?= go
 TOOLS    := -modfile=internal/tools/go.mod
 PKGS     := ./...
 
-.PHONY: all test unit e2e run generate lint fmt bench fuzz tidy
+.PHONY: all test unit e2e interop interop-deps run generate lint fmt bench fuzz tidy
 
 all: test
 
@@ -19,6 +19,10 @@ unit:
 ## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver.
 e2e:
 	$(GO) test -count=1 -timeout 20m -tags e2e ./e2e/...
+
+## interop-deps: installs the pinned Sentry consumers of interop/package-lock.json into .build/interop (npm ci).
+interop-deps:
+	./scripts/interop-deps.sh
 
 ## run: builds a collector with this exporter, runs it against the local Sentry receiver and shows what Sentry got.
 run:
