@@ -272,8 +272,10 @@ COLLECTOR_PID=
 stop_pid "$FAKESENTRY_PID" fakesentry
 FAKESENTRY_PID=
 
-step "What Sentry received, trace by trace (every item as it arrived: $RUNDIR/fakesentry.log)"
-if [[ ${QUIET:-} != 1 ]]; then
+if [[ ${QUIET:-} == 1 ]]; then
+	step "What Sentry received"
+else
+	step "What Sentry received, trace by trace (every item as it arrived: $RUNDIR/fakesentry.log)"
 	cat "$RUNDIR/report.txt"
 fi
 grep '^totals:' "$RUNDIR/fakesentry.log" || true

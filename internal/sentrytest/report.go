@@ -303,8 +303,12 @@ func writeShapeGroup(b *strings.Builder, same []*reportTrace) {
 		minD, maxD = min(minD, d), max(maxD, d)
 	}
 	root := first.roots[0]
-	fmt.Fprintf(b, "%d traces like %s %q: %s, no errors or logs, %s to %s each\n",
-		len(same), orDash(root.service), root.tx.Transaction, countsOf(first), formatDuration(seconds(minD)), formatDuration(seconds(maxD)))
+	durations := formatDuration(seconds(minD))
+	if longest := formatDuration(seconds(maxD)); longest != durations {
+		durations += " to " + longest
+	}
+	fmt.Fprintf(b, "%d traces like %s %q: %s, no errors or logs, %s each\n",
+		len(same), orDash(root.service), root.tx.Transaction, countsOf(first), durations)
 }
 
 func countsOf(t *reportTrace) string {
@@ -334,7 +338,7 @@ func writeTrace(b *strings.Builder, t *reportTrace, width int) {
 		writeTx(b, x, 1, width)
 	}
 	for _, ev := range t.errors {
-		writeErrorLine(b, ev, 1, width)
+		writeErrorLine(b, ev, 1, width, "")
 	}
 	for _, lg := range t.logs {
 		writeLogLine(b, lg, 1, width)
@@ -350,7 +354,7 @@ func writeTx(b *strings.Builder, x *reportTx, depth int, width int) {
 	}
 	b.WriteString("\n")
 	for _, ev := range x.errors {
-		writeErrorLine(b, ev, depth+1, width)
+		writeErrorLine(b, ev, depth+1, width, x.spanName(ev.Trace().SpanID))
 	}
 	for _, lg := range x.logs {
 		writeLogLine(b, lg, depth+1, width)
@@ -381,7 +385,19 @@ func spanSummary(spans []Span) string {
 	return plural(len(spans), "span") + ": " + strings.Join(parts, ", ")
 }
 
-func writeErrorLine(b *strings.Builder, ev ErrorEvent, depth int, width int) {
+// spanName is the description of the child span id of x, or "" for x's own root span or an unknown id.
+func (x *reportTx) spanName(id string) string {
+	for _, sp := range x.tx.Spans {
+		if sp.SpanID == id {
+			return cmp.Or(sp.Description, sp.Op, id)
+		}
+	}
+	return ""
+}
+
+// writeErrorLine writes an error event: its exception, then its newest in-app frame and, when it happened in
+// a child span rather than the transaction's own, that span's name.
+func writeErrorLine(b *strings.Builder, ev ErrorEvent, depth int, width int, span string) {
 	indent := strings.Repeat("  ", depth)
 	line := "error"
 	var main *Exception
@@ -398,11 +414,14 @@ func writeErrorLine(b *strings.Builder, ev ErrorEvent, depth int, width int) {
 	b.WriteString(indent + "! " + cut(line, width) + "\n")
 	if main != nil && main.Stacktrace != nil && len(main.Stacktrace.Frames) > 0 {
 		f := topFrame(main.Stacktrace.Frames)
-		fmt.Fprintf(b, "%s    at %s (%s:%d), %s", indent, qualifiedFunction(f), cmp.Or(f.Filename, f.AbsPath, "?"), f.Lineno, plural(len(main.Stacktrace.Frames), "frame"))
+		at := fmt.Sprintf("at %s (%s:%d), %s", qualifiedFunction(f), cmp.Or(f.Filename, f.AbsPath, "?"), f.Lineno, plural(len(main.Stacktrace.Frames), "frame"))
 		if n := len(ev.Exception.Values) - 1; n > 0 {
-			fmt.Fprintf(b, ", %s", plural(n, "chained exception"))
+			at += ", " + plural(n, "chained exception")
 		}
-		b.WriteString("\n")
+		if span != "" {
+			at += ", in span " + strconv.Quote(span)
+		}
+		b.WriteString(indent + "    " + cut(at, width) + "\n")
 	}
 }
 

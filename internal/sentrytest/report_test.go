@@ -90,7 +90,7 @@ func TestWriteTraceReport(t *testing.T) {
     log error POST /api/checkout 500 in 100.0ms
     checkout "POST /checkout" http.server internal_error 80.000ms | 3 spans: db x2, grpc.client
       ! error java.sql.SQLException: pool exhausted xxxxxxxxxxxxxxx…
-          at app.Repo.find (app.java:11), 3 frames, 1 chained exception
+          at app.Repo.find (app.java:11), 3 frames, 1 chained excepti…
       log error POST /checkout failed: pool exhausted
 4 traces like telemetrygen "lets-go": 2 transactions, 2 spans, no errors or logs, 1.000ms to 4.000ms each
 trace %s (no transaction received): 1 error, 0 logs
@@ -111,6 +111,8 @@ logs of traces without transactions or errors: 2 (info 1, warn 1)
 	require.NoError(t, sentrytest.WriteTraceReport(&b, r, sentrytest.ReportOptions{CollapseAt: 5}))
 	assert.Equal(t, 4, strings.Count(b.String(), `telemetrygen "lets-go"`), b.String())
 	assert.Equal(t, 4, strings.Count(b.String(), `    telemetrygen "okey-dokey-0"`), "nested under lets-go: %s", b.String())
+	assert.Contains(t, b.String(), "          at app.Repo.find (app.java:11), 3 frames, 1 chained exception, in span \"db\"\n",
+		"the default width leaves the frame line whole")
 }
 
 func TestWriteTraceReportSurvivesParentCycles(t *testing.T) {

@@ -20,7 +20,8 @@ const (
 // Logs returns the log records the services of td would have written while serving those traces, linked to
 // them by trace and span id as an OTel SDK's log bridge links them: one access log line per request or message
 // a service handled (each SERVER and CONSUMER span, at its end) and one error line per exception it recorded
-// (each "exception" span event, at the event's time). Each resource of td gets its own resource logs with the
+// (each "exception" span event, at the event's time; "<span> failed: <exception type>" with the exception's
+// type and message as attributes). Each resource of td gets its own resource logs with the
 // same resource attributes, so the logs carry the service, release and environment of their spans.
 //
 // It is a pure function of td: the same traces always give the same logs, in timestamp order per resource.
@@ -90,7 +91,8 @@ func (src logSource) writeTo(lr plog.LogRecord) {
 		typ, _ := ev.Get("exception.type")
 		msg, _ := ev.Get("exception.message")
 		setSeverity(lr, severityError)
-		lr.Body().SetStr(sp.Name() + " failed: " + msg.AsString())
+		// As a logger's error call with the exception attached: a short line, the details in attributes.
+		lr.Body().SetStr(sp.Name() + " failed: " + typ.AsString())
 		attrs.PutStr("exception.type", typ.AsString())
 		attrs.PutStr("exception.message", msg.AsString())
 		return

@@ -49,7 +49,10 @@ func TestLogsFollowTheirSpans(t *testing.T) {
 			if _, isErr := lr.Attributes().Get("exception.type"); isErr {
 				errorsSeen++
 				assert.Equal(t, plog.SeverityNumberError, lr.SeverityNumber())
-				assert.Contains(t, lr.Body().Str(), sp.span.Name()+" failed: ")
+				typ, _ := lr.Attributes().Get("exception.type")
+				assert.Equal(t, sp.span.Name()+" failed: "+typ.Str(), lr.Body().Str())
+				msg, _ := lr.Attributes().Get("exception.message")
+				assert.NotEmpty(t, msg.Str())
 				continue
 			}
 			assert.Equal(t, sp.span.EndTimestamp(), lr.Timestamp(), "an access line is written when its request ends")
