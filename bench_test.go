@@ -437,13 +437,20 @@ func TestEventJSONMatchesMarshal(t *testing.T) {
 
 // normalizeEventJSON decodes an event and removes what the two encoders write differently on
 // purpose: timestamps of the event, its spans and breadcrumbs become microseconds since the epoch (eventjson writes float seconds,
-// encoding/json RFC 3339), and sentry-go's empty "user" and "sdk" go.
+// encoding/json RFC 3339), sentry-go's empty "user" and "sdk" go, its bare exception array takes
+// Sentry's {"values": [...]} shape, and a transaction without spans gets eventjson's empty list.
 func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var ev map[string]any
 	require.NoError(t, dec.Decode(&ev), "%s", b)
+	if list, ok := ev["exception"].([]any); ok {
+		ev["exception"] = map[string]any{"values": list}
+	}
+	if _, ok := ev["spans"]; !ok && ev["type"] == "transaction" {
+		ev["spans"] = []any{}
+	}
 	for _, k := range []string{"user", "sdk"} {
 		if m, ok := ev[k].(map[string]any); ok && len(m) == 0 {
 			delete(ev, k)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/collector/component"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelsentry/sentryexporter/internal/assembly"
+	"github.com/otelsentry/sentryexporter/internal/durations"
 )
 
 // Config configures the Sentry exporter.
@@ -139,7 +141,42 @@ func (cfg *Config) Validate() error {
 	if !cfg.SendTransactions && !cfg.ExceptionsAsErrors {
 		errs = append(errs, errNothingToSend)
 	}
+	errs = append(errs, cfg.validateDurations()...)
 	return errors.Join(errs...)
+}
+
+// Floors of the durations validateDurations checks.
+const (
+	// minTimeout is below one round trip to Sentry: every request would time out.
+	minTimeout = 100 * time.Millisecond
+	// minRetryInterval keeps retries from hammering Sentry in a loop.
+	minRetryInterval = 10 * time.Millisecond
+)
+
+// validateDurations refuses durations too short to mean what they say, above all a bare number, which
+// the collector reads as nanoseconds (timeout: 30 is 30ns). Zero keeps its meaning (no limit).
+func (cfg *Config) validateDurations() []error {
+	type check struct {
+		key      string
+		d, floor time.Duration
+	}
+	checks := []check{
+		{"timeout", cfg.TimeoutConfig.Timeout, minTimeout},
+		{"http.timeout", cfg.ClientConfig.Timeout, minTimeout},
+	}
+	if retry := cfg.BackOffConfig; retry.Enabled {
+		checks = append(checks,
+			check{"retry_on_failure.initial_interval", retry.InitialInterval, minRetryInterval},
+			check{"retry_on_failure.max_interval", retry.MaxInterval, minRetryInterval},
+			check{"retry_on_failure.max_elapsed_time", retry.MaxElapsedTime, minTimeout})
+	}
+	var errs []error
+	for _, c := range checks {
+		if err := durations.AtLeast(c.key, c.d, c.floor); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // parseDSN parses a DSN the way Sentry does; key names the setting in errors. Its errors never

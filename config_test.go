@@ -104,6 +104,9 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_routing_dsn.yaml", "routing.dsns.checkout: missing the public key (the part before @)"},
 		{"bad_routing_drop_without_dsns.yaml", "routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped"},
 		{"bad_trace_assembly.yaml", "trace_assembly: trace_assembly.wait 0s: must be positive\ntrace_assembly.max_spans 0: must be positive"},
+		{"bad_durations.yaml", "timeout 30ns: shorter than 100ms; did you mean 30s?\nhttp.timeout 50ms: shorter than 100ms\n" +
+			"retry_on_failure.initial_interval 5ns: shorter than 10ms; did you mean 5s?\n" +
+			"trace_assembly: trace_assembly.wait 5ns: shorter than 100ms; did you mean 5s?"},
 		{"bad_nothing_to_send.yaml", "send_transactions and exceptions_as_errors are both false: the exporter would send nothing"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -1,12 +1,14 @@
 package sentryexporter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,8 +181,32 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 		if p.transport, err = transport.New(client, p.dsn, sdkName+"/"+Version, compression, level, time.Now); err != nil {
 			return fmt.Errorf("http.compression: %w", err)
 		}
+		e.logDestination(p, compression)
 	}
 	return nil
+}
+
+// logDestination says once at start where a project's data goes, so a wrong host or project id shows
+// before anything is missing in Sentry. The DSN's public key is a credential and is never logged.
+func (e *sentryExporter) logDestination(p *project, compression transport.Compression) {
+	route := "dsn"
+	if p != e.defaultProject {
+		route = "routing.dsns." + p.name
+	}
+	prefix := strings.TrimSuffix(p.dsn.GetPath(), "/")
+	if prefix == "" {
+		prefix = "/"
+	}
+	e.logger.Info("Sending to Sentry",
+		zap.String("route", route),
+		zap.String("host", p.dsn.GetHost()),
+		zap.Int("port", p.dsn.GetPort()),
+		zap.String("scheme", p.dsn.GetScheme()),
+		zap.String("project_id", p.dsn.GetProjectID()),
+		zap.String("path_prefix", prefix),
+		zap.String("protocol", "envelope"),
+		zap.String("compression", cmp.Or(string(compression), "none")),
+	)
 }
 
 // shutdown releases connections; exporterhelper has already drained or persisted the queue.

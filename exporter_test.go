@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
@@ -310,4 +314,41 @@ func TestHTTPClientTelemetryIsOffUnlessAsked(t *testing.T) {
 			assert.Error(t, metricErr, "no otelhttp metrics")
 		}
 	}
+}
+
+// TestStartLogsEachDestination: one Info line per project says where its data goes, and never the key.
+func TestStartLogsEachDestination(t *testing.T) {
+	t.Parallel()
+	factory, cfg, set, _ := testFactory(t, map[string]any{
+		"dsn":         "https://defaultkey123@sentry.example.com/self-hosted/42",
+		"http":        map[string]any{"compression": "zstd"},
+		"routing":     map[string]any{"dsns": map[string]any{"checkout": "http://routekey456@127.0.0.1:9000/7"}},
+		"environment": "prod",
+	})
+	core, logs := observer.New(zapcore.InfoLevel)
+	set.Logger = zap.New(core)
+	exp, err := factory.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	lines := logs.FilterMessage("Sending to Sentry").All()
+	require.Len(t, lines, 2)
+	byRoute := map[string]map[string]any{}
+	for _, l := range lines {
+		fields := l.ContextMap()
+		byRoute[fields["route"].(string)] = fields
+		for _, f := range fields {
+			assert.NotContains(t, fmt.Sprint(f), "key123")
+			assert.NotContains(t, fmt.Sprint(f), "key456")
+		}
+	}
+	assert.Equal(t, map[string]any{
+		"route": "dsn", "scheme": "https", "host": "sentry.example.com", "port": int64(443), "project_id": "42",
+		"path_prefix": "/self-hosted", "protocol": "envelope", "compression": "zstd",
+	}, byRoute["dsn"])
+	assert.Equal(t, map[string]any{
+		"route": "routing.dsns.checkout", "scheme": "http", "host": "127.0.0.1", "port": int64(9000), "project_id": "7",
+		"path_prefix": "/", "protocol": "envelope", "compression": "zstd",
+	}, byRoute["routing.dsns.checkout"])
 }

@@ -134,7 +134,8 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 			SentAt:     time.Now(),
 			SDKName:    sdkName,
 			SDKVersion: Version,
-			Trace:      logsSamplingContext(p, b),
+			// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace),
+			// and a trace header without timestamps makes Spotlight fold the logs into the trace.
 		}, envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload})
 		p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
 		if ctx.Err() != nil {
@@ -184,20 +185,6 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 		retryAt = time.Time{}
 	}
 	return subsetLogs(ld, failed), retryAt, fmt.Errorf("%d Sentry logs not delivered yet, retrying: %w", len(failed), lastErr), outDrop
-}
-
-// logsSamplingContext links a logs envelope to its trace when the records carry one.
-func logsSamplingContext(p *project, b *sentrylogs.Batch) *envelope.SamplingContext {
-	if b.TraceID == "" {
-		return nil
-	}
-	return &envelope.SamplingContext{
-		TraceID:     b.TraceID,
-		PublicKey:   p.opts.publicKey,
-		Environment: b.Environment,
-		Release:     b.Release,
-		OrgID:       p.opts.orgID,
-	}
 }
 
 // subsetLogs copies the records at the given positions into a new batch.

@@ -75,6 +75,9 @@ func TestLogsArriveAsSentryLogs(t *testing.T) {
 	require.Len(t, envelopes, 3, "at most 100 logs per envelope")
 	for _, env := range envelopes {
 		assert.Equal(t, []string{"log"}, env.ItemTypes())
+		// As Sentry's SDKs send them: each log names its own trace, the envelope names none.
+		assert.Nil(t, env.Header.Trace, "log envelope header: %s", env.RawHeader)
+		assert.NotContains(t, string(env.RawHeader), `"trace"`)
 	}
 	bodies := map[string]bool{}
 	for _, l := range logs {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/otelsentry/sentryexporter/internal/durations"
 )
 
 // Defaults of Config, also the values the exporter's factory uses.
@@ -15,6 +17,9 @@ const (
 	DefaultMaxWait = 30 * time.Second
 	// DefaultMaxSpans bounds memory: at roughly 1-2 KiB per span in pdata, 100k spans is 100-200 MiB.
 	DefaultMaxSpans = 100_000
+	// MinWait is the shortest quiet period accepted: below it assembly groups nothing (an SDK's spans of
+	// one trace arrive milliseconds apart), and it catches a bare number, which the collector reads as ns.
+	MinWait = 100 * time.Millisecond
 )
 
 // Errors returned by Config.Validate, so callers can tell them apart with errors.Is.
@@ -54,6 +59,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Wait <= 0 {
 		errs = append(errs, fmt.Errorf("trace_assembly.wait %s: %w", c.Wait, ErrWaitNotPositive))
+	}
+	if err := durations.AtLeast("trace_assembly.wait", c.Wait, MinWait); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxWait < c.Wait {
 		errs = append(errs, fmt.Errorf("trace_assembly.max_wait %s (trace_assembly.wait is %s): %w",

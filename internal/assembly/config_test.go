@@ -25,6 +25,11 @@ func TestConfigValidate(t *testing.T) {
 			wantMsg: []string{"trace_assembly.wait 0s"},
 		},
 		{
+			name:    "bare number read as nanoseconds",
+			mutate:  func(c *Config) { c.Wait = 5 },
+			wantMsg: []string{"trace_assembly.wait 5ns: shorter than 100ms; did you mean 5s?"},
+		},
+		{
 			name:    "max_wait shorter than wait",
 			mutate:  func(c *Config) { c.MaxWait = time.Second },
 			wantErr: []error{ErrMaxWaitShorterThanWait},
@@ -49,7 +54,7 @@ func TestConfigValidate(t *testing.T) {
 			cfg := DefaultConfig()
 			tt.mutate(&cfg)
 			err := cfg.Validate()
-			if len(tt.wantErr) == 0 {
+			if len(tt.wantErr) == 0 && len(tt.wantMsg) == 0 {
 				require.NoError(t, err)
 				return
 			}

@@ -10,6 +10,9 @@
 //     precision (Sentry accepts both; this is shorter than RFC 3339), trailing zeros of the fraction
 //     left out;
 //   - sentry-go's always-present "user":{} and "sdk":{} are left out when empty;
+//   - the exception interface is {"values":[...]}, Sentry's documented shape, where sentry-go writes a
+//     bare array (Relay takes both; Spotlight and sentry-cli take only the documented one);
+//   - a transaction always has "spans", [] when it has no child span (sentry-cli requires the field);
 //   - NaN and ±Inf, which make json.Marshal fail on the whole event, are written as the strings
 //     "NaN", "+Inf" and "-Inf";
 //   - a value nested deeper than maxDepth maps and arrays is written as null, where encoding/json
@@ -217,7 +220,7 @@ func (w *writer) event(ev *sentry.Event) {
 		w.key("exception")
 		w.exceptions(ev.Exception)
 	}
-	if transaction && len(ev.Spans) > 0 {
+	if transaction {
 		w.key("spans")
 		w.dst = append(w.dst, '[')
 		for i, s := range ev.Spans {
@@ -333,7 +336,7 @@ func (w *writer) contexts(cs map[string]sentry.Context) {
 }
 
 func (w *writer) exceptions(xs []sentry.Exception) {
-	w.dst = append(w.dst, '[')
+	w.dst = append(w.dst, `{"values":[`...)
 	for i := range xs {
 		if i > 0 {
 			w.dst = append(w.dst, ',')
@@ -357,7 +360,7 @@ func (w *writer) exceptions(xs []sentry.Exception) {
 		}
 		w.close()
 	}
-	w.dst = append(w.dst, ']')
+	w.dst = append(w.dst, "]}"...)
 }
 
 func (w *writer) stacktrace(st *sentry.Stacktrace) {

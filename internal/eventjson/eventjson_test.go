@@ -292,6 +292,29 @@ func TestAppendLeavesOutEmptyUserAndSDK(t *testing.T) {
 	assert.Equal(t, `{"event_id":"e1","level":"info"}`, out)
 }
 
+// TestAppendWritesSentrysDocumentedShapes pins the two shapes where sentry-go's own JSON differs from
+// Sentry's protocol docs and stricter consumers (Spotlight, sentry-cli) reject sentry-go's.
+func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
+	t.Parallel()
+	tx := string(Append(nil, &sentry.Event{EventID: "e1", Type: transactionType, Transaction: "GET /"}))
+	assert.Contains(t, tx, `"spans":[]`, "a transaction without child spans still has spans")
+
+	errEvent := Append(nil, &sentry.Event{EventID: "e2", Level: sentry.LevelError, Exception: []sentry.Exception{
+		{Type: "ValueError", Value: "cause"}, {Type: "RuntimeError", Value: "outer"},
+	}})
+	var decoded struct {
+		Exception struct {
+			Values []struct{ Type, Value string }
+		}
+		Spans json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(errEvent, &decoded), "%s", errEvent)
+	require.Len(t, decoded.Exception.Values, 2, "%s", errEvent)
+	assert.Equal(t, "ValueError", decoded.Exception.Values[0].Type)
+	assert.Equal(t, "outer", decoded.Exception.Values[1].Value)
+	assert.Nil(t, decoded.Spans, "error events have no spans")
+}
+
 func TestAppendSortsKeysDeterministically(t *testing.T) {
 	t.Parallel()
 	ev := transaction(20)

@@ -33,12 +33,20 @@ func decodeJSON(t testing.TB, b []byte) any {
 // normalize makes a decoded event comparable across the two encoders: timestamps of the event, its
 // spans and its breadcrumbs (RFC 3339 strings from encoding/json, float seconds from this package)
 // become microseconds since the epoch, and
-// sentry-go's empty "user" and "sdk" objects, which this package leaves out, are removed.
+// sentry-go's empty "user" and "sdk" objects, which this package leaves out, are removed, its bare
+// exception array takes Sentry's documented {"values": [...]} shape, and a transaction without
+// "spans" gets the empty list this package always writes.
 func normalize(t testing.TB, v any) any {
 	t.Helper()
 	ev, ok := v.(map[string]any)
 	if !ok {
 		return v
+	}
+	if list, ok := ev["exception"].([]any); ok {
+		ev["exception"] = map[string]any{"values": list}
+	}
+	if _, ok := ev["spans"]; !ok && ev["type"] == "transaction" {
+		ev["spans"] = []any{}
 	}
 	for _, k := range []string{"user", "sdk"} {
 		if m, ok := ev[k].(map[string]any); ok && len(m) == 0 {
@@ -338,6 +346,12 @@ func eventFromGolden(t *testing.T, raw json.RawMessage) *sentry.Event {
 	spansRaw, ctxRaw := fields["spans"], fields["contexts"]
 	delete(fields, "spans")
 	delete(fields, "contexts")
+	if x := fields["exception"]; len(x) > 0 && x[0] == '{' {
+		// sentry.Event decodes only sentry-go's bare array, not Sentry's {"values": [...]}.
+		var wrapped struct{ Values json.RawMessage }
+		require.NoError(t, json.Unmarshal(x, &wrapped))
+		fields["exception"] = wrapped.Values
+	}
 	rest, err := json.Marshal(fields)
 	require.NoError(t, err)
 	ev := &sentry.Event{}

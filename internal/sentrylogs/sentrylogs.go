@@ -61,11 +61,6 @@ type Batch struct {
 	Payload []byte
 	// Count is the exact number of logs in Payload, the envelope item's item_count.
 	Count int
-	// TraceID is the first record's own trace id (32 hex), or "" when it has none, for the envelope's sampling
-	// context.
-	TraceID string
-	// Environment and Release are the resource's, for the envelope's sampling context.
-	Environment, Release string
 	// Records says where each log came from in the input, in payload order, so that a batch that failed can
 	// be retried on its own.
 	Records []Position
@@ -164,9 +159,6 @@ func (c *converter) add(lr plog.LogRecord, scopeName string, pos Position, remai
 		c.open(remaining)
 		c.cur.Payload = append(c.cur.Payload, c.scratch...)
 	}
-	if c.cur.Count == 0 && rec.ownTraceID {
-		c.cur.TraceID = string(appendHexText(make([]byte, 0, 32), rec.traceID[:]))
-	}
 	c.cur.Count++
 	c.cur.Records = append(c.cur.Records, pos)
 }
@@ -175,10 +167,8 @@ func (c *converter) add(lr plog.LogRecord, scopeName string, pos Position, remai
 func (c *converter) open(remaining int) {
 	size := max(c.lastSize+c.lastSize/8, 4096)
 	c.cur = Batch{
-		Payload:     append(make([]byte, 0, size), payloadPrefix...),
-		Environment: c.res.environment,
-		Release:     c.res.release,
-		Records:     make([]Position, 0, min(remaining, MaxPerItem)),
+		Payload: append(make([]byte, 0, size), payloadPrefix...),
+		Records: make([]Position, 0, min(remaining, MaxPerItem)),
 	}
 }
 
@@ -192,12 +182,4 @@ func (c *converter) flush() {
 	c.lastSize = len(c.cur.Payload)
 	c.batches = append(c.batches, c.cur)
 	c.cur = Batch{}
-}
-
-// appendHexText writes b as lowercase hex without quotes.
-func appendHexText(dst, b []byte) []byte {
-	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return dst
 }

@@ -219,13 +219,11 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 		"k8s.pod.name": "svc-1",
 	}
 	tests := []struct {
-		name      string
-		resource  map[string]any
-		opts      Options
-		fill      func(lr plog.LogRecord)
-		want      map[string]any // attribute values expected; nil means absent
-		wantEnv   string
-		wantRelse string
+		name     string
+		resource map[string]any
+		opts     Options
+		fill     func(lr plog.LogRecord)
+		want     map[string]any // attribute values expected; nil means absent
 	}{
 		{
 			name: "from the resource", resource: full,
@@ -233,19 +231,16 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 				"sentry.environment": "prod", "sentry.release": "svc@1.2.0", "sentry.sdk.name": "opentelemetry.python",
 				"sentry.sdk.version": "1.29.0", "sentry.origin": Origin, "service.name": "svc", "k8s.pod.name": "svc-1",
 			},
-			wantEnv: "prod", wantRelse: "svc@1.2.0",
 		},
 		{
 			name: "legacy environment key, release without service name", opts: Options{Environment: "fallback"},
 			resource: map[string]any{"deployment.environment": "qa", "service.version": "7"},
 			want:     map[string]any{"sentry.environment": "qa", "sentry.release": "7", "sentry.sdk.version": nil},
-			wantEnv:  "qa", wantRelse: "7",
 		},
 		{
 			name: "configured environment when the resource has none", opts: Options{Environment: "fallback"},
 			resource: map[string]any{"service.name": "svc"},
 			want:     map[string]any{"sentry.environment": "fallback", "sentry.release": nil},
-			wantEnv:  "fallback",
 		},
 		{
 			name: "no environment at all", resource: map[string]any{},
@@ -264,16 +259,15 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 				"k8s.pod.name": "override", "sentry.origin": "auto.log.logback", "sentry.environment": "canary",
 				"event.name": "explicit",
 			},
-			wantEnv: "prod", wantRelse: "svc@1.2.0",
 		},
 		{
 			name: "resource attributes win over derived ones", resource: map[string]any{"sentry.release": "r-9", "service.version": "1"},
-			want: map[string]any{"sentry.release": "r-9"}, wantRelse: "1",
+			want: map[string]any{"sentry.release": "r-9"},
 		},
 		{
 			name: "empty record value does not hide the resource's", resource: full,
 			fill: func(lr plog.LogRecord) { lr.Attributes().PutEmpty("k8s.pod.name") },
-			want: map[string]any{"k8s.pod.name": "svc-1"}, wantEnv: "prod", wantRelse: "svc@1.2.0",
+			want: map[string]any{"k8s.pod.name": "svc-1"},
 		},
 		{
 			name: "event name", resource: map[string]any{},
@@ -288,7 +282,7 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 			if fill == nil {
 				fill = func(plog.LogRecord) {}
 			}
-			got, batch, _ := convertOne(t, tt.resource, tt.opts, fill)
+			got, _, _ := convertOne(t, tt.resource, tt.opts, fill)
 			for k, v := range tt.want {
 				if v == nil {
 					assert.NotContains(t, got.Attributes, k)
@@ -298,8 +292,6 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 					assert.Equal(t, v, got.Attributes[k].Value, k)
 				}
 			}
-			assert.Equal(t, tt.wantEnv, batch.Environment)
-			assert.Equal(t, tt.wantRelse, batch.Release)
 		})
 	}
 }
@@ -421,18 +413,16 @@ func TestResourceAttributeCutCountsPerRecord(t *testing.T) {
 
 func TestTraceID(t *testing.T) {
 	t.Parallel()
-	own, batch, _ := convertOne(t, nil, Options{}, func(lr plog.LogRecord) {
+	own, _, _ := convertOne(t, nil, Options{}, func(lr plog.LogRecord) {
 		lr.SetTraceID(traceIDOf(goldenTraceID))
 		lr.SetSpanID(spanIDOf(goldenSpanID))
 	})
 	assert.Equal(t, goldenTraceID, own.TraceID)
 	assert.Equal(t, goldenSpanID, own.SpanID)
-	assert.Equal(t, goldenTraceID, batch.TraceID)
 
 	derive := func(resource map[string]any, fill func(lr plog.LogRecord)) string {
-		got, batch, _ := convertOne(t, resource, Options{}, fill)
+		got, _, _ := convertOne(t, resource, Options{}, fill)
 		assert.Empty(t, got.SpanID)
-		assert.Empty(t, batch.TraceID, "a derived trace id is not the envelope's")
 		return got.TraceID
 	}
 	svc := map[string]any{"service.name": "a"}
@@ -481,13 +471,16 @@ func TestBatching(t *testing.T) {
 		assert.Equal(t, wantCounts[i], b.Count, "batch %d", i)
 		assert.Len(t, b.Records, b.Count)
 		assert.Len(t, decodePayload(t, b.Payload).Items, b.Count)
-		assert.Equal(t, wantEnv[i], b.Environment)
-		assert.Equal(t, wantRelease[i], b.Release)
+		for _, it := range decodePayload(t, b.Payload).Items {
+			assert.Equal(t, wantEnv[i], it.Attributes["sentry.environment"].Value, "batch %d", i)
+			if wantRelease[i] == "" {
+				assert.NotContains(t, it.Attributes, "sentry.release", "batch %d", i)
+			} else {
+				assert.Equal(t, wantRelease[i], it.Attributes["sentry.release"].Value, "batch %d", i)
+			}
+		}
 		all = append(all, b.Records...)
 	}
-	assert.Empty(t, batches[0].TraceID)
-	assert.Empty(t, batches[1].TraceID, "its first record has no trace context")
-	assert.Equal(t, goldenTraceID, batches[2].TraceID, "its first record, in scope 1, has one")
 	assert.Equal(t, Position{0, 0, 100}, batches[1].Records[0])
 	assert.Equal(t, Position{0, 1, 0}, batches[1].Records[20])
 	assert.Equal(t, Position{0, 1, 129}, batches[2].Records[49])
