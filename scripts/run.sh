@@ -15,6 +15,9 @@
 #   RUN_TIMEOUT      seconds to wait for delivery (default 60)
 #   REPORT_TRACES    traces printed in full (default 12; 0: all); the rest are counted on one line
 #   QUIET=1          print only totals, not the traces
+#   SPOTLIGHT=1      (make spotlight) send to Spotlight, Sentry's local development UI, instead of fakesentry,
+#                    and keep its UI open at http://localhost:SPOTLIGHT_PORT/ (default 8969) until CTRL-C, or
+#                    for SPOTLIGHT_SECONDS. Needs node >= 20 and npm; see docs/spotlight.md for what it sends where
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,6 +40,9 @@ command -v go >/dev/null 2>&1 || fail "Go is not installed (https://go.dev/dl/);
 # --- processes we start, stopped on any exit (success, failure, CTRL-C) --------------------------------
 COLLECTOR_PID=
 FAKESENTRY_PID=
+SPOTLIGHT_PID=
+SPOTLIGHT=${SPOTLIGHT:-}
+[[ $SPOTLIGHT == 1 ]] || SPOTLIGHT=
 
 # stop_pid PID NAME: SIGTERM, up to 15 s for a graceful exit, then SIGKILL. Only ever our own children.
 stop_pid() {
@@ -57,10 +63,12 @@ stop_pid() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n $COLLECTOR_PID || -n $FAKESENTRY_PID ]]; then
+	if [[ -n $COLLECTOR_PID || -n $FAKESENTRY_PID || -n $SPOTLIGHT_PID ]]; then
 		step "Stopping what run.sh started"
 		stop_pid "$COLLECTOR_PID" collector
 		stop_pid "$FAKESENTRY_PID" fakesentry
+		exec 7>&- # Spotlight's server also stops when its stdin closes
+		stop_pid "$SPOTLIGHT_PID" spotlight
 	fi
 	if ((rc == 130 || rc == 143)); then
 		printf '\nrun.sh interrupted after %s; everything it started is stopped. Logs: %s/\n' "$(elapsed)" "$RUNDIR" >&2
@@ -140,6 +148,10 @@ if [[ ! -x $BIN/telemetrygen ]]; then
 	GOBIN=$BIN go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION"
 fi
 info "telemetrygen: $TELEMETRYGEN_VERSION"
+if [[ -n $SPOTLIGHT ]]; then
+	info "Spotlight (npm, pinned in interop/package-lock.json)"
+	./scripts/interop-deps.sh || fail "could not install Spotlight into .build/interop (scripts/interop-deps.sh)"
+fi
 info "building fakesentry and sendtraces"
 go build -o "$BIN/fakesentry" ./cmd/fakesentry
 go build -o "$BIN/sendtraces" ./cmd/sendtraces
@@ -149,7 +161,7 @@ step "Collector otelcol-sentry [$(elapsed)]"
 newer=
 if [[ -x $COLLECTOR ]]; then
 	newer=$(find . \( -path ./.build -o -path ./.git \) -prune -o \
-		\( -name '*.go' -o -name go.mod -o -name go.sum -o -name builder-config.yaml \) -newer "$COLLECTOR" -print -quit)
+		\( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum -o -name builder-config.yaml \) -newer "$COLLECTOR" -print -quit)
 fi
 if [[ -x $COLLECTOR && -z $newer ]]; then
 	info "up to date: $COLLECTOR"
@@ -163,28 +175,53 @@ else
 	info "built $COLLECTOR in $((SECONDS - t0))s"
 fi
 
-# --- 3. fakesentry and the collector ---------------------------------------------------------------------
-step "Starting fakesentry (a local stand-in for sentry.io) [$(elapsed)]"
-FAKESENTRY_ADDR=127.0.0.1:8000
-if port_in_use 8000; then
-	info "127.0.0.1:8000 is taken; using a free port instead"
-	FAKESENTRY_ADDR=127.0.0.1:0
+# --- 3. the receiver (fakesentry or Spotlight) and the collector ---------------------------------------
+# start_spotlight: Spotlight's server and UI (interop/spotlight-server.mjs --ui), without its CLI, on 127.0.0.1.
+start_spotlight() {
+	step "Starting Spotlight (Sentry's local development UI) [$(elapsed)]"
+	local port fifo=$RUNDIR/spotlight.stdin
+	port=$(free_port "${SPOTLIGHT_PORT:-8969}")
+	rm -f "$fifo" "$RUNDIR/spotlight.log"
+	mkfifo "$fifo"
+	node interop/spotlight-server.mjs "$BUILD/interop/node_modules" --ui --port "$port" <"$fifo" >"$RUNDIR/spotlight.log" 2>&1 &
+	SPOTLIGHT_PID=$!
+	exec 7>"$fifo" # its stdin: closed when run.sh exits, however it exits
+	for _ in $(seq 100); do
+		alive "$SPOTLIGHT_PID" spotlight "$RUNDIR/spotlight.log"
+		grep -q '"port"' "$RUNDIR/spotlight.log" && break
+		sleep 0.1
+	done
+	grep -q '"port"' "$RUNDIR/spotlight.log" || fail "Spotlight did not start within 10s (log: $RUNDIR/spotlight.log)"
+	SPOTLIGHT_PORT=$port
+	DSN=http://spotlight@127.0.0.1:$port/1
+	info "DSN: $DSN"
+}
+
+if [[ -n $SPOTLIGHT ]]; then
+	start_spotlight
+else
+	step "Starting fakesentry (a local stand-in for sentry.io) [$(elapsed)]"
+	FAKESENTRY_ADDR=127.0.0.1:8000
+	if port_in_use 8000; then
+		info "127.0.0.1:8000 is taken; using a free port instead"
+		FAKESENTRY_ADDR=127.0.0.1:0
+	fi
+	QUIET_FLAG=()
+	[[ ${QUIET:-} == 1 ]] && QUIET_FLAG=(-quiet)
+	rm -f "$RUNDIR/report.txt"
+	"$BIN/fakesentry" -addr "$FAKESENTRY_ADDR" "${QUIET_FLAG[@]}" -report "$RUNDIR/report.txt" -report-traces "${REPORT_TRACES:-12}" \
+		>"$RUNDIR/fakesentry.log" 2>&1 &
+	FAKESENTRY_PID=$!
+	DSN=
+	for _ in $(seq 100); do
+		alive "$FAKESENTRY_PID" fakesentry "$RUNDIR/fakesentry.log"
+		DSN=$(sed -n 's/^DSN: //p' "$RUNDIR/fakesentry.log")
+		[[ -n $DSN ]] && break
+		sleep 0.1
+	done
+	[[ -n $DSN ]] || fail "fakesentry printed no DSN within 10s (log: $RUNDIR/fakesentry.log)"
+	info "DSN: $DSN"
 fi
-QUIET_FLAG=()
-[[ ${QUIET:-} == 1 ]] && QUIET_FLAG=(-quiet)
-rm -f "$RUNDIR/report.txt"
-"$BIN/fakesentry" -addr "$FAKESENTRY_ADDR" "${QUIET_FLAG[@]}" -report "$RUNDIR/report.txt" -report-traces "${REPORT_TRACES:-12}" \
-	>"$RUNDIR/fakesentry.log" 2>&1 &
-FAKESENTRY_PID=$!
-DSN=
-for _ in $(seq 100); do
-	alive "$FAKESENTRY_PID" fakesentry "$RUNDIR/fakesentry.log"
-	DSN=$(sed -n 's/^DSN: //p' "$RUNDIR/fakesentry.log")
-	[[ -n $DSN ]] && break
-	sleep 0.1
-done
-[[ -n $DSN ]] || fail "fakesentry printed no DSN within 10s (log: $RUNDIR/fakesentry.log)"
-info "DSN: $DSN"
 
 step "Starting the collector with examples/collector.yaml [$(elapsed)]"
 OTLP_GRPC_PORT=$(free_port 4317)
@@ -235,13 +272,20 @@ got_spans=0
 got_errors=0
 got_logs=0
 deadline=$((SECONDS + RUN_TIMEOUT))
-if [[ ${QUIET:-} == 1 ]]; then
-	info "(QUIET=1: counting from the collector's metrics)"
+# fakesentry prints what it received unless QUIET=1; otherwise the collector's metrics say what was accepted.
+from_metrics=
+[[ ${QUIET:-} == 1 || -n $SPOTLIGHT ]] && from_metrics=1
+if [[ -n $from_metrics ]]; then
+	info "(counting what the receiver accepted from the collector's metrics)"
 fi
 while :; do
-	alive "$FAKESENTRY_PID" fakesentry "$RUNDIR/fakesentry.log"
+	if [[ -n $SPOTLIGHT ]]; then
+		alive "$SPOTLIGHT_PID" spotlight "$RUNDIR/spotlight.log"
+	else
+		alive "$FAKESENTRY_PID" fakesentry "$RUNDIR/fakesentry.log"
+	fi
 	alive "$COLLECTOR_PID" collector "$RUNDIR/collector.log"
-	if [[ ${QUIET:-} == 1 ]]; then
+	if [[ -n $from_metrics ]]; then
 		m=$(http_body "$METRICS_PORT" /metrics 2>/dev/null || true)
 		got_spans=$(awk '/^otelcol_sentry_exporter_spans_sent / { print $2 }' <<<"$m")
 		got_errors=$(awk '/^otelcol_sentry_exporter_envelopes_sent\{category="error"\}/ { print $2 }' <<<"$m")
@@ -272,17 +316,44 @@ COLLECTOR_PID=
 stop_pid "$FAKESENTRY_PID" fakesentry
 FAKESENTRY_PID=
 
-if [[ ${QUIET:-} == 1 ]]; then
-	step "What Sentry received"
-else
-	step "What Sentry received, trace by trace (every item as it arrived: $RUNDIR/fakesentry.log)"
-	cat "$RUNDIR/report.txt"
+if [[ -z $SPOTLIGHT ]]; then
+	if [[ ${QUIET:-} == 1 ]]; then
+		step "What Sentry received"
+	else
+		step "What Sentry received, trace by trace (every item as it arrived: $RUNDIR/fakesentry.log)"
+		cat "$RUNDIR/report.txt"
+	fi
+	grep '^totals:' "$RUNDIR/fakesentry.log" || true
 fi
-grep '^totals:' "$RUNDIR/fakesentry.log" || true
 
 step "Collector self-metrics (http://127.0.0.1:$METRICS_PORT/metrics while it ran)"
 grep -E '^otelcol_(exporter_sent_spans|exporter_send_failed_spans|sentry_exporter_(envelopes_sent|spans_sent|logs_sent|items_dropped|requests|bytes_sent)[{ ])' \
 	<<<"$metrics" | sed 's/^/    /' || info "(none captured)"
+
+if [[ -n $SPOTLIGHT ]]; then
+	refused=$(grep -E '^otelcol_sentry_exporter_requests\{status_code="[^2]' <<<"$metrics" || true)
+	[[ -z $refused ]] || fail "Spotlight refused some envelopes: $refused (log: $RUNDIR/spotlight.log)"
+	step "Spotlight has it all [$(elapsed)]: open http://localhost:$SPOTLIGHT_PORT/ in your browser"
+	info "Errors, traces (waterfalls) and logs of the workload; its server runs without Spotlight's CLI and"
+	info "its Sentry SDK, and the page's own Sentry SDK is kept off sentry.io by the server's CSP (docs/spotlight.md)."
+	if [[ -n ${SPOTLIGHT_SECONDS:-} ]]; then
+		info "Stopping Spotlight in ${SPOTLIGHT_SECONDS}s (SPOTLIGHT_SECONDS)."
+		for _ in $(seq "$SPOTLIGHT_SECONDS"); do
+			alive "$SPOTLIGHT_PID" spotlight "$RUNDIR/spotlight.log"
+			sleep 1
+		done
+	else
+		info "Press CTRL-C to stop Spotlight."
+		trap 'exit 0' INT TERM # stopping here is how this mode ends
+		wait "$SPOTLIGHT_PID" || true
+		fail "Spotlight stopped by itself (log: $RUNDIR/spotlight.log)"
+	fi
+	exec 7>&-
+	stop_pid "$SPOTLIGHT_PID" spotlight
+	SPOTLIGHT_PID=
+	step "Done in $(elapsed): traces and logs went through otelcol-sentry into Spotlight."
+	exit 0
+fi
 
 totals=$(grep '^totals:' "$RUNDIR/fakesentry.log" || true)
 if ! grep -q 'discarded=0 .*rejected=0' <<<"$totals"; then
