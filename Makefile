@@ -16,9 +16,10 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver.
+## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver; builds another
+## one in a temp dir exactly as docs/collector-build.md says, and runs examples/collector.yaml with it.
 e2e:
-	$(GO) test -count=1 -timeout 20m -tags e2e ./e2e/...
+	$(GO) test -count=1 -timeout 30m -tags e2e ./e2e/...
 
 ## interop-deps: installs the pinned Sentry consumers of interop/package-lock.json into .build/interop (npm ci).
 interop-deps:

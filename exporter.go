@@ -31,15 +31,18 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/freelist"
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
-// Version is this exporter's version, sent to Sentry in the client name and user agent.
-const Version = "0.1.0"
+// Version is this exporter's version, sent to Sentry in the client name and user agent, and as the sdk
+// version of events whose resource names no OpenTelemetry SDK. It is defined in internal/resource, which
+// every signal's mapping shares.
+const Version = resource.ExporterVersion
 
 // sdkName identifies this exporter as the sender in envelope headers and auth.
-const sdkName = "sentry.otel.collector-exporter"
+const sdkName = resource.ExporterName
 
 // maxEventBytes is Sentry's limit on one event or transaction payload; it answers 413 above it.
 const maxEventBytes = 1 << 20

@@ -329,14 +329,19 @@ func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
 }
 
 // TestTransformationDocCoversEveryKey keeps docs/transformation.md honest: every attribute or data
-// key that transform.go reads or writes must be documented there.
+// key that transform.go, or the resource mapping it shares with logs (internal/resource), reads or
+// writes must be documented there.
 func TestTransformationDocCoversEveryKey(t *testing.T) {
 	t.Parallel()
-	code, err := os.ReadFile("transform.go")
-	require.NoError(t, err)
+	var code []byte
+	for _, file := range []string{"transform.go", filepath.Join("internal", "resource", "resource.go")} {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		code = append(code, src...)
+	}
 	doc, err := os.ReadFile(filepath.Join("docs", "transformation.md"))
 	require.NoError(t, err)
-	keys := regexp.MustCompile(`"((?:otel|service|deployment|host|telemetry|exception)\.[a-z_.]+)"`).FindAllStringSubmatch(string(code), -1)
+	keys := regexp.MustCompile(`"((?:otel|service|deployment|host|telemetry|process|exception)\.[a-z_.]+)"`).FindAllStringSubmatch(string(code), -1)
 	require.Greater(t, len(keys), 10, "the pattern still finds the transform's keys")
 	for _, k := range keys {
 		assert.Contains(t, string(doc), k[1], "docs/transformation.md does not mention %s", k[1])
