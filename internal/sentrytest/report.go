@@ -35,7 +35,8 @@ func (s *Server) Received() Received {
 
 // WriteTraceReport writes what was received the way a person looks at it in Sentry: one block per trace,
 // its transactions nested as their services called each other, each with its child spans summarised by op
-// and, under it, the error events and logs that point at its spans. Traces of one repeated trivial shape
+// and, under it, the error events and logs that point at its spans (logs at info and below are counted on
+// the transaction's line, warnings and errors listed). Traces of one repeated trivial shape
 // (a load generator's) become one count line. The output is stable: traces are ordered by start time, then
 // trace id, and nothing depends on map iteration order or arrival order.
 func WriteTraceReport(w io.Writer, r Received, opts ReportOptions) error {
@@ -345,6 +346,17 @@ func writeTrace(b *strings.Builder, t *reportTrace, width int) {
 	}
 }
 
+// isQuiet says whether a transaction's line counts logs of this level rather than listing them.
+func isQuiet(level string) bool {
+	switch level {
+	case "trace", "debug", "info":
+		return true
+	}
+	return false
+}
+
+// writeTx writes a transaction's line (service, name, op, status, duration, child spans by op, quiet logs by
+// level), its error events and its other logs, then the transactions it called.
 func writeTx(b *strings.Builder, x *reportTx, depth int, width int) {
 	tc := x.tx.Trace()
 	indent := strings.Repeat("  ", depth)
@@ -352,11 +364,23 @@ func writeTx(b *strings.Builder, x *reportTx, depth int, width int) {
 	if len(x.tx.Spans) > 0 {
 		fmt.Fprintf(b, " | %s", spanSummary(x.tx.Spans))
 	}
+	// Logs at info and below are counted on the transaction's line; warnings and worse are listed.
+	var listed, counted []Log
+	for _, lg := range x.logs {
+		if isQuiet(lg.Level) {
+			counted = append(counted, lg)
+		} else {
+			listed = append(listed, lg)
+		}
+	}
+	if len(counted) > 0 {
+		fmt.Fprintf(b, " | logs: %s", levelCounts(counted))
+	}
 	b.WriteString("\n")
 	for _, ev := range x.errors {
 		writeErrorLine(b, ev, depth+1, width, x.spanName(ev.Trace().SpanID))
 	}
-	for _, lg := range x.logs {
+	for _, lg := range listed {
 		writeLogLine(b, lg, depth+1, width)
 	}
 	for _, c := range x.children {
@@ -395,8 +419,8 @@ func (x *reportTx) spanName(id string) string {
 	return ""
 }
 
-// writeErrorLine writes an error event: its exception, then its newest in-app frame and, when it happened in
-// a child span rather than the transaction's own, that span's name.
+// writeErrorLine writes an error event: its exception, then its newest in-app frame, the span it happened in
+// when that is a child span rather than the transaction's own, and how many frames and chained exceptions.
 func writeErrorLine(b *strings.Builder, ev ErrorEvent, depth int, width int, span string) {
 	indent := strings.Repeat("  ", depth)
 	line := "error"
@@ -414,12 +438,13 @@ func writeErrorLine(b *strings.Builder, ev ErrorEvent, depth int, width int, spa
 	b.WriteString(indent + "! " + cut(line, width) + "\n")
 	if main != nil && main.Stacktrace != nil && len(main.Stacktrace.Frames) > 0 {
 		f := topFrame(main.Stacktrace.Frames)
-		at := fmt.Sprintf("at %s (%s:%d), %s", qualifiedFunction(f), cmp.Or(f.Filename, f.AbsPath, "?"), f.Lineno, plural(len(main.Stacktrace.Frames), "frame"))
+		at := fmt.Sprintf("at %s (%s:%d)", qualifiedFunction(f), cmp.Or(f.Filename, f.AbsPath, "?"), f.Lineno)
+		if span != "" {
+			at += " in span " + strconv.Quote(cut(span, 40))
+		}
+		at += ", " + plural(len(main.Stacktrace.Frames), "frame")
 		if n := len(ev.Exception.Values) - 1; n > 0 {
 			at += ", " + plural(n, "chained exception")
-		}
-		if span != "" {
-			at += ", in span " + strconv.Quote(span)
 		}
 		b.WriteString(indent + "    " + cut(at, width) + "\n")
 	}

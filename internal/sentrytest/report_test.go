@@ -70,6 +70,9 @@ func TestWriteTraceReport(t *testing.T) {
 		Logs: []sentrytest.Log{
 			{Timestamp: 1700000000.1, TraceID: shop, SpanID: spanID(0x10), Level: "error", Body: "POST /api/checkout 500 in 100.0ms"},
 			{Timestamp: 1700000000.05, TraceID: shop, SpanID: spanID(0x21), Level: "error", Body: "POST /checkout failed: pool exhausted"},
+			// Quiet logs are counted on their transaction's line.
+			{Timestamp: 1700000000.02, TraceID: shop, SpanID: spanID(0x20), Level: "info", Body: "cart loaded"},
+			{Timestamp: 1700000000.03, TraceID: shop, SpanID: spanID(0x22), Level: "debug", Body: "query plan cached"},
 			{Timestamp: 1700000009, TraceID: logsOnly, Level: "info", Body: "cron tick"},
 			{Timestamp: 1700000009, TraceID: logsOnly, Level: "warn", Body: "cron late"},
 		},
@@ -85,12 +88,12 @@ func TestWriteTraceReport(t *testing.T) {
 
 	var b strings.Builder
 	require.NoError(t, sentrytest.WriteTraceReport(&b, r, sentrytest.ReportOptions{Width: 60}))
-	want := fmt.Sprintf(`trace %s "POST /api/checkout" 100.000ms: 2 services, 2 transactions, 7 spans, 1 error, 2 logs
+	want := fmt.Sprintf(`trace %s "POST /api/checkout" 100.000ms: 2 services, 2 transactions, 7 spans, 1 error, 4 logs
   frontend "POST /api/checkout" http.server internal_error 100.000ms | 2 spans: db.redis, http.client
     log error POST /api/checkout 500 in 100.0ms
-    checkout "POST /checkout" http.server internal_error 80.000ms | 3 spans: db x2, grpc.client
+    checkout "POST /checkout" http.server internal_error 80.000ms | 3 spans: db x2, grpc.client | logs: debug 1, info 1
       ! error java.sql.SQLException: pool exhausted xxxxxxxxxxxxxxx…
-          at app.Repo.find (app.java:11), 3 frames, 1 chained excepti…
+          at app.Repo.find (app.java:11) in span "db", 3 frames, 1 ch…
       log error POST /checkout failed: pool exhausted
 4 traces like telemetrygen "lets-go": 2 transactions, 2 spans, no errors or logs, 1.000ms to 4.000ms each
 trace %s (no transaction received): 1 error, 0 logs
@@ -111,7 +114,7 @@ logs of traces without transactions or errors: 2 (info 1, warn 1)
 	require.NoError(t, sentrytest.WriteTraceReport(&b, r, sentrytest.ReportOptions{CollapseAt: 5}))
 	assert.Equal(t, 4, strings.Count(b.String(), `telemetrygen "lets-go"`), b.String())
 	assert.Equal(t, 4, strings.Count(b.String(), `    telemetrygen "okey-dokey-0"`), "nested under lets-go: %s", b.String())
-	assert.Contains(t, b.String(), "          at app.Repo.find (app.java:11), 3 frames, 1 chained exception, in span \"db\"\n",
+	assert.Contains(t, b.String(), "          at app.Repo.find (app.java:11) in span \"db\", 3 frames, 1 chained exception\n",
 		"the default width leaves the frame line whole")
 }
 
