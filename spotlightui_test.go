@@ -319,6 +319,9 @@ func browseSpotlight(t *testing.T, tools uiTools, port int, want map[string]any)
 	cmd := exec.CommandContext(ctx, tools.node, "interop/spotlight-ui.mjs", tools.nodeModules,
 		fmt.Sprintf("http://localhost:%d/", port), outDir, string(wantJSON))
 	cmd.Env = append(os.Environ(), "CHROMIUM="+tools.chromium)
+	// On a timeout, SIGTERM lets playwright close Chromium before node exits; SIGKILL follows if it does not.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
