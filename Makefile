@@ -7,8 +7,9 @@ PKGS     := ./...
 
 all: test
 
-## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, and the ocb end-to-end test.
-test: vet unit e2e
+## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the ocb end-to-end test and
+## the interop tests against pinned Sentry consumers.
+test: vet unit e2e interop
 
 vet:
 	$(GO) vet $(PKGS)
@@ -20,6 +21,10 @@ unit:
 ## one in a temp dir exactly as docs/collector-build.md says, and runs examples/collector.yaml with it.
 e2e:
 	$(GO) test -count=1 -timeout 30m -tags e2e ./e2e/...
+
+## interop: the exporter's envelopes against Spotlight and sentry-cli, pinned in interop/ (docs/interop.md).
+interop: interop-deps
+	$(GO) test -count=1 -timeout 10m -tags interop -run '^TestInterop$$' .
 
 ## interop-deps: installs the pinned Sentry consumers of interop/package-lock.json into .build/interop (npm ci).
 interop-deps:

@@ -288,6 +288,12 @@ func checkGolden(t *testing.T, name string, td ptrace.Traces) {
 
 func TestTransformGoldenMultiService(t *testing.T) {
 	t.Parallel()
+	checkGolden(t, "multi_service", goldenMultiService())
+}
+
+// goldenMultiService is the trace of testdata/golden/multi_service.json: a frontend calling checkout,
+// which queries PostgreSQL and fails with a Java exception.
+func goldenMultiService() ptrace.Traces {
 	b := newTraceBuilder()
 	root := b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET", 0, 100)
 	root.Attributes().PutStr("http.request.method", "GET")
@@ -319,7 +325,7 @@ func TestTransformGoldenMultiService(t *testing.T) {
 		"\tat com.shop.checkout.PaymentClient.charge(PaymentClient.java:88)\n"+
 		"\tat com.shop.checkout.CheckoutController.checkout(CheckoutController.java:41)\n"+
 		"\tat java.base/java.lang.Thread.run(Thread.java:1583)\n")
-	checkGolden(t, "multi_service", b.td)
+	return b.td
 }
 
 // transformEvents is transformTraces for tests that do not look at repairs.

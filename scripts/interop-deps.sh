@@ -29,10 +29,12 @@ START=$SECONDS
 rm -rf "$DEST"
 mkdir -p "$DEST"
 cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/.npmrc" "$DEST/"
-# The environment overrides any user or global npmrc that would turn these back on.
+# The environment overrides any user or global npmrc that would turn these back on; npm's download cache
+# stays in .build too.
 (
 	cd "$DEST"
 	NPM_CONFIG_AUDIT=false NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_IGNORE_SCRIPTS=true \
+		NPM_CONFIG_CACHE="$PWD/../npm-cache" \
 		npm ci --no-audit --no-fund --ignore-scripts --no-update-notifier --loglevel=warn
 )
 printf '%s\n' "$want" >"$STAMP"
