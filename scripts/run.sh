@@ -13,7 +13,7 @@
 # Everything listens on 127.0.0.1. Logs are kept in .build/run/. Environment knobs:
 #   SENDTRACES_ARGS  extra flags for sendtraces, e.g. "-traces 200 -seed 3"
 #   RUN_TIMEOUT      seconds to wait for delivery (default 60)
-#   REPORT_TRACES    traces printed in full (default 12; 0: all); the rest are counted on one line
+#   REPORT_TRACES    traces printed in full, those with errors first (default 12; 0: all); the rest are counted
 #   QUIET=1          print only totals, not the traces
 #   SPOTLIGHT=1      (make spotlight) send to Spotlight, Sentry's local development UI, instead of fakesentry,
 #                    and keep its UI open at http://localhost:SPOTLIGHT_PORT/ (default 8969) until CTRL-C, or

@@ -37,8 +37,8 @@ func (s *Server) Received() Received {
 // its transactions nested as their services called each other, each with its child spans summarised by op
 // and, under it, the error events and logs that point at its spans (logs at info and below are counted on
 // the transaction's line, warnings and errors listed). Traces of one repeated trivial shape
-// (a load generator's) become one count line. The output is stable: traces are ordered by start time, then
-// trace id, and nothing depends on map iteration order or arrival order.
+// (a load generator's) become one count line. The output is stable: traces with errors come first, each
+// group ordered by start time, then trace id, and nothing depends on map iteration order or arrival order.
 func WriteTraceReport(w io.Writer, r Received, opts ReportOptions) error {
 	opts.CollapseAt = cmp.Or(opts.CollapseAt, 3)
 	opts.Width = cmp.Or(opts.Width, 110)
@@ -115,6 +115,14 @@ type reportTx struct {
 	logs     []Log
 }
 
+// errorRank orders traces with errors (0) before the others (1).
+func (t *reportTrace) errorRank() int {
+	if len(t.allErrors()) > 0 {
+		return 0
+	}
+	return 1
+}
+
 func (t *reportTrace) allErrors() []ErrorEvent {
 	errs := slices.Clone(t.errors)
 	var walk func([]*reportTx)
@@ -187,8 +195,9 @@ func groupTraces(r Received) []*reportTrace {
 		t.shape = shapeOf(t)
 		traces = append(traces, t)
 	}
+	// Traces with errors first: when MaxTraces cuts the list, those are the ones worth reading.
 	slices.SortFunc(traces, func(a, c *reportTrace) int {
-		return cmp.Or(cmp.Compare(a.start, c.start), strings.Compare(a.id, c.id))
+		return cmp.Or(cmp.Compare(a.errorRank(), c.errorRank()), cmp.Compare(a.start, c.start), strings.Compare(a.id, c.id))
 	})
 	return traces
 }

@@ -95,14 +95,15 @@ func TestWriteTraceReport(t *testing.T) {
       ! error java.sql.SQLException: pool exhausted xxxxxxxxxxxxxxx…
           at app.Repo.find (app.java:11) in span "db", 3 frames, 1 ch…
       log error POST /checkout failed: pool exhausted
-4 traces like telemetrygen "lets-go": 2 transactions, 2 spans, no errors or logs, 1.000ms to 4.000ms each
 trace %s (no transaction received): 1 error, 0 logs
   ! error ValueError: bad
+4 traces like telemetrygen "lets-go": 2 transactions, 2 spans, no errors or logs, 1.000ms to 4.000ms each
 logs of traces without transactions or errors: 2 (info 1, warn 1)
 `, shop, lone)
 	assert.Equal(t, want, b.String())
 
-	// With a limit, the traces past it are counted, their errors too; a collapsed group counts as one.
+	// Traces with errors come first (the lone error started after the telemetrygen traces). With a limit,
+	// the traces past it are counted, their errors too; a collapsed group counts as one.
 	b.Reset()
 	require.NoError(t, sentrytest.WriteTraceReport(&b, r, sentrytest.ReportOptions{MaxTraces: 1, Width: 60}))
 	assert.True(t, strings.HasPrefix(b.String(), "trace "+shop), b.String())
