@@ -3,19 +3,24 @@ GO       ?= go
 TOOLS    := -modfile=internal/tools/go.mod
 PKGS     := ./...
 
-.PHONY: all test unit e2e interop interop-deps run spotlight spotlight-ui generate lint fmt bench fuzz tidy
+.PHONY: all test unit norace e2e interop interop-deps run spotlight spotlight-ui generate lint fmt bench fuzz tidy
 
 all: test
 
-## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the ocb end-to-end test and
-## the interop tests against pinned Sentry consumers.
-test: vet unit e2e interop
+## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the checks that need a
+## binary without it (norace), the ocb end-to-end test and the interop tests against pinned Sentry consumers.
+test: vet unit norace e2e interop
 
 vet:
 	$(GO) vet $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## norace: the allocation checks (testing.AllocsPerRun; the race detector's instrumentation allocates,
+## so they skip or mean nothing under -race) and the delivery workload at full size (smaller under -race).
+norace:
+	$(GO) test -count=1 -timeout 10m -run 'Alloc|TestDeliveryUnderFaults' $(PKGS)
 
 ## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver; builds another
 ## one in a temp dir exactly as docs/collector-build.md says, and runs examples/collector.yaml with it.

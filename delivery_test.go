@@ -33,9 +33,13 @@ import (
 // deliveryWorkload is big enough to cross many batches and exercise every fault several hundred
 // times, and small enough for CI. The closing note's 100k-span figures come from the same test with
 // SENTRYEXPORTER_SPANS raised (see README, "Measuring delivery").
+//
+// Under the race detector it is about a third of that (still several batches, the same
+// concurrency, each fault from a few to hundreds of times): at full size the race-instrumented
+// subtests took 50-100 s each. make test runs TestDeliveryUnderFaults full size without -race too.
 func deliveryWorkload(t *testing.T, traces int) ([]ptrace.Traces, workload.Summary) {
 	t.Helper()
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		traces = min(traces, 40)
 	}
 	if v := os.Getenv("SENTRYEXPORTER_DELIVERY_TRACES"); v != "" {

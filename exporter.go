@@ -334,7 +334,7 @@ func spanCount(rs ptrace.ResourceSpans) int {
 // recordUnrouted counts spans dropped by routing.drop_unmatched and logs them once per interval.
 func (e *sentryExporter) recordUnrouted(ctx context.Context, spans int) {
 	e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(spans), metric.WithAttributes(
-		attribute.String("category", string(ratelimit.CategorySpan)), attribute.String("reason", "unrouted")))
+		metadata.AttributeCategorySpan.KeyValue(), metadata.AttributeReasonUnrouted.KeyValue()))
 	e.unroutedMu.Lock()
 	e.pendingUnrouted += spans
 	now := time.Now()
@@ -360,7 +360,7 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 		return
 	}
 	repairs.Each(func(k sanitize.Kind, n int) {
-		e.telemetry.SentryExporterRepairs.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", k.String())))
+		e.telemetry.SentryExporterRepairs.Add(ctx, int64(n), metric.WithAttributes(repairKindAttribute(k)))
 	})
 	e.repairMu.Lock()
 	e.pendingRepairs.Merge(repairs)
@@ -546,14 +546,14 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 
 // acceptedOption is the status_code attribute of a 200 answer, built once: nearly every request
 // gets one, and building the option allocated for each.
-var acceptedOption = metric.WithAttributeSet(attribute.NewSet(attribute.Int("status_code", http.StatusOK)))
+var acceptedOption = metric.WithAttributeSet(attribute.NewSet(metadata.AttributeStatusCodeKeyValue(http.StatusOK)))
 
 // statusCodeOption is the status_code attribute for the request metrics.
 func statusCodeOption(code int) metric.AddOption {
 	if code == http.StatusOK {
 		return acceptedOption
 	}
-	return metric.WithAttributes(attribute.Int("status_code", code))
+	return metric.WithAttributes(metadata.AttributeStatusCodeKeyValue(code))
 }
 
 // pushOutcome is what exporterhelper must hear about one push (or one project's part of it).
@@ -638,7 +638,7 @@ func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, delive
 	for i := range deliveries {
 		d := &deliveries[i]
 		ev := &d.event
-		category := attribute.String("category", string(ev.category))
+		category := categoryAttribute(ev.category)
 		switch d.result.Outcome {
 		case transport.Accepted:
 			e.telemetry.SentryExporterEnvelopesSent.Add(ctx, 1, metric.WithAttributes(category))
@@ -646,13 +646,13 @@ func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, delive
 				e.telemetry.SentryExporterSpansSent.Add(ctx, int64(len(ev.spans)))
 			}
 		case transport.Permanent:
-			reason := "rejected"
+			reason := metadata.AttributeReasonRejected
 			if d.oversize {
-				reason = "oversize"
+				reason = metadata.AttributeReasonOversize
 				// Sentry never saw it; Sentry counts what it rejected itself.
 				p.recordDiscard(clientreport.ReasonSendError, ev)
 			}
-			e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", reason)))
+			e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, reason.KeyValue()))
 			dropped++
 			if len(droppedErrs) < 3 {
 				droppedErrs = append(droppedErrs, d.result.Err)
@@ -663,7 +663,7 @@ func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, delive
 					// Sentry counts what it refused with 429 itself; report only what it never saw.
 					p.recordDiscard(reason, ev)
 				}
-				e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", string(reason))))
+				e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, dropReasonAttribute(reason)))
 				dropped++
 				if len(droppedErrs) < 3 {
 					droppedErrs = append(droppedErrs, fmt.Errorf("retries would end before Sentry takes it: %w", d.result.Err))
@@ -715,10 +715,17 @@ func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, delive
 
 // givesUp reports whether exporterhelper would drop this failed event without another try: retries
 // are off, or the rate limit ends after retry_on_failure.max_elapsed_time since the first attempt.
+// The reason is the client report's: ratelimit_backoff for a rate limit, send_error when Sentry
+// answered (5xx, 408), network_error when no answer came, as Sentry's SDK guide asks.
 func (e *sentryExporter) givesUp(d *delivery, pushedAt pcommon.Timestamp) (clientreport.Reason, bool) {
-	reason := clientreport.ReasonNetworkError
-	if d.result.Outcome == transport.RateLimited {
+	var reason clientreport.Reason
+	switch {
+	case d.result.Outcome == transport.RateLimited:
 		reason = clientreport.ReasonRateLimitBackoff
+	case d.result.StatusCode != 0:
+		reason = clientreport.ReasonSendError
+	default:
+		reason = clientreport.ReasonNetworkError
 	}
 	retry := e.cfg.BackOffConfig
 	if !retry.Enabled {

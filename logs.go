@@ -9,12 +9,12 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsentry/sentryexporter/internal/clientreport"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrylogs"
 	"github.com/otelsentry/sentryexporter/internal/transport"
@@ -102,7 +102,7 @@ func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLo
 	}
 	if unrouted > 0 {
 		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(unrouted), metric.WithAttributes(
-			attribute.String("category", string(ratelimit.CategoryLogItem)), attribute.String("reason", "unrouted")))
+			metadata.AttributeCategoryLogItem.KeyValue(), metadata.AttributeReasonUnrouted.KeyValue()))
 	}
 	return parts
 }
@@ -112,11 +112,11 @@ func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLo
 func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) (plog.Logs, time.Time, error, error) {
 	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.environment})
 	if stats.Truncated > 0 {
-		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(attribute.String("kind", "truncated")))
+		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
 	}
-	category := attribute.String("category", string(ratelimit.CategoryLogItem))
+	category := metadata.AttributeCategoryLogItem.KeyValue()
 	if stats.Dropped > 0 {
-		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(stats.Dropped), metric.WithAttributes(category, attribute.String("reason", "oversize")))
+		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(stats.Dropped), metric.WithAttributes(category, metadata.AttributeReasonOversize.KeyValue()))
 		p.reports.Record(clientreport.ReasonSendError, clientreport.CategoryLogItem, stats.Dropped)
 	}
 	var (
@@ -155,12 +155,12 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 			e.telemetry.SentryExporterEnvelopesSent.Add(ctx, 1, metric.WithAttributes(category))
 			e.telemetry.SentryExporterLogsSent.Add(ctx, int64(b.Count))
 		case transport.Permanent:
-			e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, attribute.String("reason", "rejected")))
+			e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, metadata.AttributeReasonRejected.KeyValue()))
 			dropped += b.Count
 			dropErr = res.Err
 		default:
 			if !e.cfg.BackOffConfig.Enabled {
-				e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, attribute.String("reason", "retries_disabled")))
+				e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, metadata.AttributeReasonRetriesDisabled.KeyValue()))
 				dropped += b.Count
 				dropErr = res.Err
 				continue
