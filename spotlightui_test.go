@@ -314,8 +314,15 @@ func browseSpotlight(t *testing.T, tools uiTools, port int, want map[string]any)
 	require.NoError(t, os.MkdirAll(outDir, 0o755))
 	wantJSON, err := json.Marshal(want)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// A liveness guard, not a bound on speed: stop the browser before -test.timeout kills this process and
+	// would leave it running.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if d, ok := t.Deadline(); ok {
+		var cancelAtDeadline context.CancelFunc
+		ctx, cancelAtDeadline = context.WithDeadline(ctx, d.Add(-30*time.Second))
+		defer cancelAtDeadline()
+	}
 	cmd := exec.CommandContext(ctx, tools.node, "interop/spotlight-ui.mjs", tools.nodeModules,
 		fmt.Sprintf("http://localhost:%d/", port), outDir, string(wantJSON))
 	cmd.Env = append(os.Environ(), "CHROMIUM="+tools.chromium)

@@ -155,7 +155,7 @@ func TestRunWritesTraceReportOnExit(t *testing.T) {
 		require.Eventually(t, func() bool {
 			m = dsnLine.FindStringSubmatch(stdout.String())
 			return m != nil
-		}, 5*time.Second, 5*time.Millisecond)
+		}, 30*time.Second, 5*time.Millisecond)
 		assert.Equal(t, http.StatusOK, postEnvelope(t, "http://"+m[2]+"/api/1/envelope/", "public", transactionEnvelope("GET /r")))
 		cancel()
 		require.NoError(t, <-done)
