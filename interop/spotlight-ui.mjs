@@ -36,6 +36,7 @@ const context = await chromium.launchPersistentContext(profile, {
 		"--disable-background-networking",
 		"--disable-component-update",
 		"--disable-sync",
+		"--disable-dev-shm-usage", // containers (CI) often have a 64 MB /dev/shm, too small for a renderer
 	],
 	viewport: { width: 1400, height: 900 },
 });
