@@ -10,8 +10,9 @@
 //     precision (Sentry accepts both; this is shorter than RFC 3339), trailing zeros of the fraction
 //     left out;
 //   - sentry-go's always-present "user":{} and "sdk":{} are left out when empty;
-//   - the exception interface is {"values":[...]}, Sentry's documented shape, where sentry-go writes a
-//     bare array (Relay takes both; Spotlight and sentry-cli take only the documented one);
+//   - the exception and breadcrumbs interfaces are {"values":[...]}, Sentry's documented shape, where
+//     sentry-go writes bare arrays (Relay takes both; Spotlight and sentry-cli take only the documented
+//     one for exceptions, sentry-cli for breadcrumbs too);
 //   - a transaction always has "spans", [] when it has no child span (sentry-cli requires the field);
 //   - NaN and ±Inf, which make json.Marshal fail on the whole event, are written as the strings
 //     "NaN", "+Inf" and "-Inf";
@@ -251,8 +252,10 @@ func (w *writer) event(ev *sentry.Event) {
 	w.close()
 }
 
+// breadcrumbs writes the breadcrumbs interface as {"values":[...]}, its documented shape: Relay also
+// takes a bare array (sentry-go's form), Sentry's Rust protocol types (sentry-cli) do not.
 func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
-	w.dst = append(w.dst, '[')
+	w.dst = append(w.dst, `{"values":[`...)
 	for i, b := range bs {
 		if i > 0 {
 			w.dst = append(w.dst, ',')
@@ -273,7 +276,7 @@ func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
 		}
 		w.close()
 	}
-	w.dst = append(w.dst, ']')
+	w.dst = append(w.dst, "]}"...)
 }
 
 func (w *writer) sdk(s *sentry.SdkInfo) {
