@@ -834,7 +834,8 @@ func sampleRand(traceID pcommon.TraceID) string {
 }
 
 // eventID derives a stable event id from ids, so that a retried event keeps its id and Sentry can
-// recognise a duplicate.
+// recognise a duplicate. Sentry documents event_id as a uuid4 in 32 lowercase hex digits, so the
+// hash gets a version 4 UUID's version and variant bits (122 bits of it remain).
 func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	h := fnv.New128a()
 	_, _ = h.Write(traceID)
@@ -842,8 +843,11 @@ func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], salt)
 	_, _ = h.Write(s[:])
-	var sum [16]byte
-	return sentry.EventID(hex.EncodeToString(h.Sum(sum[:0])))
+	var buf [16]byte
+	sum := h.Sum(buf[:0])
+	sum[6] = sum[6]&0x0f | 0x40 // version 4
+	sum[8] = sum[8]&0x3f | 0x80 // variant RFC 4122
+	return sentry.EventID(hex.EncodeToString(sum))
 }
 
 // resourceInfo is what every event from one resource shares, computed once per resource.

@@ -448,3 +448,29 @@ func TestTransformScratchReusedAcrossBatchesLeavesNothingBehind(t *testing.T) {
 		require.Empty(t, scratch.index)
 	}
 }
+
+// TestTransformEventIDsAreUUIDv4 checks the documented form of event_id (a lowercase uuid4 in 32 hex
+// digits, develop.sentry.dev event payloads) on every event of the golden workloads, split
+// transactions included, and that ids stay stable across retries and distinct between events.
+func TestTransformEventIDsAreUUIDv4(t *testing.T) {
+	t.Parallel()
+	uuid4 := regexp.MustCompile(`^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$`)
+	for seed := range int64(3) {
+		td := workload.Small(seed)
+		first := transformEvents(td, testOptions)
+		again := transformEvents(td, testOptions)
+		require.Len(t, again, len(first))
+		seen := map[sentry.EventID]bool{}
+		for i, ev := range first {
+			id := ev.event.EventID
+			assert.Regexp(t, uuid4, string(id), "event %d of seed %d", i, seed)
+			assert.False(t, seen[id], "event id %s used twice", id)
+			seen[id] = true
+			assert.Equal(t, id, again[i].event.EventID, "a retried event keeps its id")
+			if a, b, ok := splitTransaction(ev); ok {
+				assert.Regexp(t, uuid4, string(a.event.EventID))
+				assert.Regexp(t, uuid4, string(b.event.EventID))
+			}
+		}
+	}
+}
