@@ -20,6 +20,7 @@ import (
 
 	"github.com/otelsentry/sentryexporter/internal/assembly"
 	"github.com/otelsentry/sentryexporter/internal/durations"
+	"github.com/otelsentry/sentryexporter/internal/resource"
 )
 
 // Config configures the Sentry exporter.
@@ -91,19 +92,13 @@ var _ component.Config = (*Config)(nil)
 // Configuration errors. Each names the key at fault so that the collector's startup message
 // points the user at the line to fix.
 var (
-	errDSNMissing              = errors.New("dsn: required; set it to the project's DSN from Sentry's project settings (Client Keys)")
-	errEndpointSet             = errors.New("http.endpoint: must be empty; the endpoint is derived from dsn")
-	errEnvironmentTooLong      = errors.New("environment: longer than 64 characters, which Sentry rejects")
-	errEnvironmentInvalidChars = errors.New(`environment: must not contain a newline or "/", which Sentry rejects`)
-	errEnvironmentNone         = errors.New(`environment: "None" is reserved by Sentry`)
-	errRequestsInFlight        = errors.New("max_requests_in_flight: must be at least 1")
-	errRoutingAttribute        = errors.New("routing.attribute: required when routing.dsns is set")
-	errRoutingNoDSNs           = errors.New("routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped")
-	errNothingToSend           = errors.New("send_transactions and exceptions_as_errors are both false: the exporter would send nothing")
+	errDSNMissing       = errors.New("dsn: required; set it to the project's DSN from Sentry's project settings (Client Keys)")
+	errEndpointSet      = errors.New("http.endpoint: must be empty; the endpoint is derived from dsn")
+	errRequestsInFlight = errors.New("max_requests_in_flight: must be at least 1")
+	errRoutingAttribute = errors.New("routing.attribute: required when routing.dsns is set")
+	errRoutingNoDSNs    = errors.New("routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped")
+	errNothingToSend    = errors.New("send_transactions and exceptions_as_errors are both false: the exporter would send nothing")
 )
-
-// maxEnvironmentLength is Sentry's limit on environment names.
-const maxEnvironmentLength = 64
 
 // Validate checks the configuration at startup.
 func (cfg *Config) Validate() error {
@@ -126,8 +121,8 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if err := validateEnvironment(cfg.Environment); err != nil {
-		errs = append(errs, err)
+	if err := resource.CheckEnvironment(cfg.Environment); err != nil {
+		errs = append(errs, fmt.Errorf("environment: %w", err))
 	}
 	if cfg.ClientConfig.Endpoint != "" {
 		errs = append(errs, errEndpointSet)
@@ -149,8 +144,8 @@ func (cfg *Config) Validate() error {
 const (
 	// minTimeout is below one round trip to Sentry: every request would time out.
 	minTimeout = 100 * time.Millisecond
-	// minRetryInterval keeps retries from hammering Sentry in a loop.
-	minRetryInterval = 10 * time.Millisecond
+	// minRetryInterval catches a bare number (nanoseconds), which would retry in a tight loop.
+	minRetryInterval = time.Millisecond
 )
 
 // validateDurations refuses durations too short to mean what they say, above all a bare number, which
@@ -225,19 +220,4 @@ func validateCompression(c configcompression.Type) error {
 		return nil
 	}
 	return fmt.Errorf("http.compression: %q is not accepted by Sentry; use gzip, deflate, zstd or none", string(c))
-}
-
-// validateEnvironment applies the rules by which Sentry rejects an environment name.
-func validateEnvironment(env string) error {
-	switch {
-	case env == "":
-		return nil
-	case len(env) > maxEnvironmentLength:
-		return errEnvironmentTooLong
-	case strings.ContainsAny(env, "\n\r/"):
-		return errEnvironmentInvalidChars
-	case env == "None":
-		return errEnvironmentNone
-	}
-	return nil
 }

@@ -93,10 +93,10 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_dsn_no_project.yaml", "dsn: missing the project id (the last path segment)"},
 		{"bad_dsn_project_not_number.yaml", "dsn: project id (the last path segment) must be a number"},
 		{"bad_dsn_not_url.yaml", "dsn: not a valid URL (expected {scheme}://{public_key}@{host}[:{port}][/{path}]/{project_id})"},
-		{"bad_environment_too_long.yaml", "environment: longer than 64 characters, which Sentry rejects"},
-		{"bad_environment_slash.yaml", `environment: must not contain a newline or "/", which Sentry rejects`},
-		{"bad_environment_newline.yaml", `environment: must not contain a newline or "/", which Sentry rejects`},
-		{"bad_environment_none.yaml", `environment: "None" is reserved by Sentry`},
+		{"bad_environment_too_long.yaml", "environment: longer than 64 bytes, which Sentry rejects"},
+		{"bad_environment_slash.yaml", `environment: must not contain "/", "\" or a control character such as a newline or tab, which Sentry rejects`},
+		{"bad_environment_newline.yaml", `environment: must not contain "/", "\" or a control character such as a newline or tab, which Sentry rejects`},
+		{"bad_environment_none.yaml", `environment: ".", ".." and "None" (in any case) are reserved by Sentry`},
 		{"bad_endpoint_set.yaml", "http.endpoint: must be empty; the endpoint is derived from dsn"},
 		{"bad_compression.yaml", `http.compression: "snappy" is not accepted by Sentry; use gzip, deflate, zstd or none`},
 		{"bad_requests_in_flight.yaml", "max_requests_in_flight: must be at least 1"},
@@ -105,7 +105,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_routing_drop_without_dsns.yaml", "routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped"},
 		{"bad_trace_assembly.yaml", "trace_assembly: trace_assembly.wait 0s: must be positive\ntrace_assembly.max_spans 0: must be positive"},
 		{"bad_durations.yaml", "timeout 30ns: shorter than 100ms; did you mean 30s?\nhttp.timeout 50ms: shorter than 100ms\n" +
-			"retry_on_failure.initial_interval 5ns: shorter than 10ms; did you mean 5s?\n" +
+			"retry_on_failure.initial_interval 5ns: shorter than 1ms; did you mean 5s?\n" +
 			"trace_assembly: trace_assembly.wait 5ns: shorter than 100ms; did you mean 5s?"},
 		{"bad_nothing_to_send.yaml", "send_transactions and exceptions_as_errors are both false: the exporter would send nothing"},
 	} {

@@ -33,9 +33,13 @@ import (
 // deliveryWorkload is big enough to cross many batches and exercise every fault several hundred
 // times, and small enough for CI. The closing note's 100k-span figures come from the same test with
 // SENTRYEXPORTER_SPANS raised (see README, "Measuring delivery").
+//
+// Under the race detector it is about a third of that (still several batches, the same
+// concurrency, each fault from a few to hundreds of times): at full size the race-instrumented
+// subtests took 50-100 s each. make test runs TestDeliveryUnderFaults full size without -race too.
 func deliveryWorkload(t *testing.T, traces int) ([]ptrace.Traces, workload.Summary) {
 	t.Helper()
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		traces = min(traces, 40)
 	}
 	if v := os.Getenv("SENTRYEXPORTER_DELIVERY_TRACES"); v != "" {
@@ -262,13 +266,13 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 	require.NoError(t, err)
 	pos := func(i int32) spanPosition { return spanPosition{span: i} }
 	failed := transport.Result{Outcome: transport.Retryable, Err: errors.New("503")}
-	deliveries := []delivery{
+	sent := []sentEvent{
 		{event: sentryEvent{category: ratelimit.CategoryError, spans: []spanPosition{pos(1)}}, result: failed},
 		{event: sentryEvent{category: ratelimit.CategoryTransaction, event: &sentry.Event{}, spans: []spanPosition{pos(0), pos(1), pos(2)}}, result: failed},
 	}
-	out := exp.settle(exp.defaultProject, b.td, 2, deliveries, 1)
-	require.Error(t, out.retryErr)
-	spans := out.retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, 1)
+	require.Error(t, out.RetryErr)
+	spans := out.Retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	require.Equal(t, 3, spans.Len())
 	marker := func(i int) string {
 		v, ok := spans.At(i).Attributes().Get(resendAttribute)

@@ -215,10 +215,13 @@ func TestTransformRepairsResourceValues(t *testing.T) {
 	attrs := b.td.ResourceSpans().At(0).Resource().Attributes()
 	attrs.PutStr("deployment.environment.name", "prod/eu")
 	attrs.PutStr("service.version", "1.0/beta")
-	events := transformEvents(b.td, testOptions)
+	events, repairs := transformTraces(b.td, testOptions)
 	require.Len(t, events, 1)
-	assert.Equal(t, "fallback-env", events[0].event.Environment, "an environment Sentry rejects falls back to the configured one")
+	// Repaired as logs repair them (internal/resource): "/" becomes "-" in both, so prod/eu and prod/us
+	// stay apart instead of both falling back to the configured environment.
+	assert.Equal(t, "prod-eu", events[0].event.Environment, "Sentry rejects / in environments")
 	assert.Equal(t, "svc@1.0-beta", events[0].event.Release, "Sentry rejects / in releases")
+	assert.Equal(t, 2, repairs[sanitize.Truncated], "each repaired name is counted")
 }
 
 // TestEmptyNameCountedOncePerTransaction: an unnamed span with two exceptions makes one transaction

@@ -19,6 +19,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/semconv"
 	"github.com/otelsentry/sentryexporter/internal/stacktrace"
@@ -370,7 +371,7 @@ func (b *batchTransform) repairSpan(e *spanEntry) {
 	if e.traceID.IsEmpty() {
 		// Spans of one service without a trace id share one derived trace, so their parent links
 		// still group them.
-		e.traceID = derivedTraceID(b.resources[e.resource].serviceName)
+		e.traceID = derivedTraceID(b.resources[e.resource].ServiceName)
 		b.repairs.Add(sanitize.InvalidID)
 	}
 	if e.spanID.IsEmpty() {
@@ -485,7 +486,7 @@ func (b *batchTransform) startsTransaction(i int) bool {
 		return true
 	}
 	// SDKs that predate the is-remote flag still mark a service boundary by a change of service.
-	return b.resources[b.entries[e.parent].resource].serviceName != b.resources[e.resource].serviceName
+	return b.resources[b.entries[e.parent].resource].ServiceName != b.resources[e.resource].ServiceName
 }
 
 // appendTransactionJobs plans one transaction per head, in the order heads appear in the batch.
@@ -593,11 +594,11 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 		StartTime:       root.StartTime,
 		Timestamp:       root.EndTime,
 		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root, e.span.Links().Len() > 0)},
-		Environment:     res.environment,
-		Release:         res.release,
-		Platform:        res.platform,
-		ServerName:      res.serverName,
-		Sdk:             res.sdk,
+		Environment:     res.Environment,
+		Release:         res.Release,
+		Platform:        res.Platform,
+		ServerName:      res.ServerName,
+		Sdk:             sentry.SdkInfo{Name: res.SDKName, Version: res.SDKVersion},
 		Tags:            b.tags(res, e.span.Attributes()),
 		Spans:           ptrs,
 	}
@@ -809,8 +810,8 @@ const (
 // tags picks the low-cardinality values Sentry users filter by, within Sentry's tag limits.
 func (b *eventBuilder) tags(res *resourceInfo, attrs pcommon.Map) map[string]string {
 	tags := make(map[string]string, 4)
-	if res.serviceName != "" {
-		tags["service.name"] = sanitize.String(res.serviceName, maxTagValue, &b.repairs)
+	if res.ServiceName != "" {
+		tags["service.name"] = sanitize.String(res.ServiceName, maxTagValue, &b.repairs)
 	}
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if semconv.IsTagKey(k) && len(k) <= maxTagKey {
@@ -832,8 +833,8 @@ func samplingContext(traceID pcommon.TraceID, res *resourceInfo, desc semconv.Sp
 		SampleRate:  "1",
 		SampleRand:  sampleRand(traceID),
 		Sampled:     "true",
-		Environment: res.environment,
-		Release:     res.release,
+		Environment: res.Environment,
+		Release:     res.Release,
 		OrgID:       opts.orgID,
 	}
 	if desc.Source != sentry.SourceURL {
@@ -867,16 +868,10 @@ func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	return sentry.EventID(hex.EncodeToString(sum))
 }
 
-// resourceInfo is what every event from one resource shares, computed once per resource.
+// resourceInfo is what every event from one resource shares, computed once per resource: the
+// mapping every signal shares (internal/resource) and the trace side's contexts.otel.
 type resourceInfo struct {
-	serviceName string
-	environment string
-	release     string
-	platform    string
-	serverName  string
-	// language is telemetry.sdk.language; it picks the stack trace parser of error events.
-	language string
-	sdk      sentry.SdkInfo
+	resource.Resource
 	// otelContext is contexts.otel: the resource attributes, typed.
 	otelContext sentry.Context
 }
@@ -892,89 +887,24 @@ func newResourceInfos(td ptrace.Traces, defaultEnvironment string, repairs *sani
 	return infos
 }
 
-// Sentry's limits on event-level names.
-const (
-	maxEnvironment = 64
-	maxRelease     = 200
-	maxServerName  = 256
-)
-
 func newResourceInfo(attrs pcommon.Map, defaultEnvironment string, repairs *sanitize.Counts) resourceInfo {
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-				return v.AsString()
-			}
-		}
-		return ""
-	}
-	language := str(attrTelemetrySDKLanguage)
-	info := resourceInfo{
-		serviceName: str("service.name"),
-		environment: str("deployment.environment.name", "deployment.environment"),
-		serverName:  str("host.name"),
-		platform:    platformOf(language),
-		language:    language,
-	}
-	if info.environment == "" {
-		info.environment = defaultEnvironment
-	}
-	if version := str("service.version"); version != "" {
-		// Sentry releases are organisation-wide; the service name keeps two services' "1.2.0" apart.
-		if info.serviceName != "" {
-			info.release = info.serviceName + "@" + version
-		} else {
-			info.release = version
-		}
-	}
-	info.sdk = sentry.SdkInfo{Name: "opentelemetry", Version: str("telemetry.sdk.version")}
-	if language != "" {
-		info.sdk.Name = "opentelemetry." + language
-	}
-	if env := info.environment; env != "" && validateEnvironment(env) != nil {
-		// Sentry rejects such names (see the environment setting); keep the event under the default.
-		info.environment = defaultEnvironment
-		repairs.Add(sanitize.Truncated)
-	}
-	info.release = strings.ReplaceAll(sanitize.String(info.release, maxRelease, repairs), "/", "-")
-	info.serverName = sanitize.String(info.serverName, maxServerName, repairs)
-	if resource := sanitize.Map(attrs, "", repairs); resource != nil {
+	info := resourceInfo{Resource: resource.Map(attrs, defaultEnvironment, repairs)}
+	if res := sanitize.Map(attrs, "", repairs); res != nil {
 		// Encoded once here rather than in every event of the resource: sorting and escaping
 		// the same keys per event took a fifth of the encoder's time.
 		var enc eventjson.Encoder
-		info.otelContext = sentry.Context{"resource": json.RawMessage(enc.AppendAny(nil, resource))}
+		info.otelContext = sentry.Context{"resource": json.RawMessage(enc.AppendAny(nil, res))}
 	}
 	return info
 }
 
-// platformOf maps telemetry.sdk.language to the platform names Sentry knows; Sentry rejects others.
-func platformOf(language string) string {
-	switch language {
-	case "java", "go", "python", "php", "ruby", "elixir":
-		return language
-	case "nodejs":
-		return "node"
-	case "webjs":
-		return "javascript"
-	case "dotnet":
-		return "csharp"
-	case "cpp", "rust":
-		return "native"
-	case "swift":
-		return "cocoa"
-	default:
-		return "other"
-	}
-}
-
 // Attribute keys of OTel's exception semantic conventions.
 const (
-	exceptionEventName       = "exception"
-	attrExceptionType        = "exception.type"
-	attrExceptionMessage     = "exception.message"
-	attrExceptionStacktrace  = "exception.stacktrace"
-	attrExceptionEscaped     = "exception.escaped"
-	attrTelemetrySDKLanguage = "telemetry.sdk.language"
+	exceptionEventName      = "exception"
+	attrExceptionType       = "exception.type"
+	attrExceptionMessage    = "exception.message"
+	attrExceptionStacktrace = "exception.stacktrace"
+	attrExceptionEscaped    = "exception.escaped"
 )
 
 // appendErrorJobs plans one Sentry error event per exception: every span event named
@@ -1019,7 +949,7 @@ func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Time
 		}
 		return ""
 	}
-	parsed := stacktrace.Parse(res.language, str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStacktrace))
+	parsed := stacktrace.Parse(res.Language, str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStacktrace))
 	exceptions := parsed.Exceptions
 	reported := &exceptions[len(exceptions)-1]
 	if reported.Mechanism == nil {
@@ -1054,11 +984,11 @@ func (b *eventBuilder) buildErrorEvent(i int, attrs pcommon.Map, ts pcommon.Time
 		Exception:   exceptions,
 		Transaction: headName.Name,
 		Contexts:    map[string]sentry.Context{"trace": trace.Map()},
-		Environment: res.environment,
-		Release:     res.release,
-		Platform:    res.platform,
-		ServerName:  res.serverName,
-		Sdk:         res.sdk,
+		Environment: res.Environment,
+		Release:     res.Release,
+		Platform:    res.Platform,
+		ServerName:  res.ServerName,
+		Sdk:         sentry.SdkInfo{Name: res.SDKName, Version: res.SDKVersion},
 		Tags:        b.tags(res, span.Attributes()),
 		Breadcrumbs: b.breadcrumbs(span, ts),
 	}

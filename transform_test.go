@@ -288,6 +288,12 @@ func checkGolden(t *testing.T, name string, td ptrace.Traces) {
 
 func TestTransformGoldenMultiService(t *testing.T) {
 	t.Parallel()
+	checkGolden(t, "multi_service", goldenMultiService())
+}
+
+// goldenMultiService is the trace of testdata/golden/multi_service.json: a frontend calling checkout,
+// which queries PostgreSQL and fails with a Java exception.
+func goldenMultiService() ptrace.Traces {
 	b := newTraceBuilder()
 	root := b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET", 0, 100)
 	root.Attributes().PutStr("http.request.method", "GET")
@@ -319,7 +325,7 @@ func TestTransformGoldenMultiService(t *testing.T) {
 		"\tat com.shop.checkout.PaymentClient.charge(PaymentClient.java:88)\n"+
 		"\tat com.shop.checkout.CheckoutController.checkout(CheckoutController.java:41)\n"+
 		"\tat java.base/java.lang.Thread.run(Thread.java:1583)\n")
-	checkGolden(t, "multi_service", b.td)
+	return b.td
 }
 
 // transformEvents is transformTraces for tests that do not look at repairs.
@@ -329,14 +335,19 @@ func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
 }
 
 // TestTransformationDocCoversEveryKey keeps docs/transformation.md honest: every attribute or data
-// key that transform.go reads or writes must be documented there.
+// key that transform.go, or the resource mapping it shares with logs (internal/resource), reads or
+// writes must be documented there.
 func TestTransformationDocCoversEveryKey(t *testing.T) {
 	t.Parallel()
-	code, err := os.ReadFile("transform.go")
-	require.NoError(t, err)
+	var code []byte
+	for _, file := range []string{"transform.go", filepath.Join("internal", "resource", "resource.go")} {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		code = append(code, src...)
+	}
 	doc, err := os.ReadFile(filepath.Join("docs", "transformation.md"))
 	require.NoError(t, err)
-	keys := regexp.MustCompile(`"((?:otel|service|deployment|host|telemetry|exception)\.[a-z_.]+)"`).FindAllStringSubmatch(string(code), -1)
+	keys := regexp.MustCompile(`"((?:otel|service|deployment|host|telemetry|process|exception)\.[a-z_.]+)"`).FindAllStringSubmatch(string(code), -1)
 	require.Greater(t, len(keys), 10, "the pattern still finds the transform's keys")
 	for _, k := range keys {
 		assert.Contains(t, string(doc), k[1], "docs/transformation.md does not mention %s", k[1])

@@ -174,10 +174,19 @@ func startCollector(t *testing.T, bin string, ports collectorPorts, config strin
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "collector.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
+	return startCollectorCommand(t, ports, "", nil, bin, "--config", path)
+}
 
+// startCollectorCommand starts name with args in dir (the test's directory when empty), with env added
+// to the test's environment, and waits for the health check on ports.Health. The process must be the
+// collector itself (a shell must exec it), since the stop is a SIGTERM to that process. Cleanup is
+// the one of startCollector.
+func startCollectorCommand(t *testing.T, ports collectorPorts, dir string, env []string, name string, args ...string) *collector {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--config", path)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	c := &collector{
 		httpPort: ports.HTTP, grpcPort: ports.GRPC, healthPort: ports.Health, metricsPort: ports.Metrics,
 		output: &lockedBuffer{}, exited: make(chan struct{}),

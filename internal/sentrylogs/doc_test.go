@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelsentry/sentryexporter/internal/resource"
 )
 
 // TestLogsDocMatchesCode keeps docs/logs.md honest: it names every derived attribute key, the origin and every
@@ -22,7 +24,8 @@ func TestLogsDocMatchesCode(t *testing.T) {
 
 	for _, key := range []string{
 		keyEnvironment, keyRelease, keySDKName, keySDKVersion, keyOrigin, keyScopeName, keyScopeVersion, keyEventName,
-		attrServiceName, attrServiceVersion, attrDeploymentEnvironment, attrDeploymentEnvLegacy, attrSDKLanguage, attrSDKVersion,
+		resource.AttrServiceName, resource.AttrServiceVersion, resource.AttrEnvironment, resource.AttrEnvironmentLegacy,
+		resource.AttrSDKName, resource.AttrSDKLanguage, resource.AttrSDKVersion, resource.AttrProcessRuntimeName,
 		Origin,
 	} {
 		assert.True(t, strings.Contains(doc, "`"+key+"`"), "docs/logs.md does not name `%s`", key)

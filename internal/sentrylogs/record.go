@@ -7,16 +7,9 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-)
 
-// Attribute keys the conversion reads from resources.
-const (
-	attrServiceName           = "service.name"
-	attrServiceVersion        = "service.version"
-	attrDeploymentEnvironment = "deployment.environment.name"
-	attrDeploymentEnvLegacy   = "deployment.environment"
-	attrSDKLanguage           = "telemetry.sdk.language"
-	attrSDKVersion            = "telemetry.sdk.version"
+	"github.com/otelsentry/sentryexporter/internal/resource"
+	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
 
 // derived is an attribute the conversion sets itself. Each has a bit in a mask that says whether the record
@@ -98,38 +91,20 @@ type encodedAttribute struct {
 	truncated  bool
 }
 
+// startResource maps and encodes the resource. Release, environment and sdk come from internal/resource, the
+// mapping transactions and error events use too, so the logs of a service filter with its traces and issues.
 func (c *converter) startResource(attrs pcommon.Map) {
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			if v, ok := attrs.Get(k); ok && v.Type() != pcommon.ValueTypeEmpty {
-				if s := v.AsString(); s != "" {
-					return s
-				}
-			}
-		}
-		return ""
-	}
+	var repairs sanitize.Counts
+	mapped := resource.Map(attrs, c.opts.Environment, &repairs)
 	r := resourceState{
-		serviceName:    str(attrServiceName),
-		environment:    str(attrDeploymentEnvironment, attrDeploymentEnvLegacy),
+		serviceName:    mapped.ServiceName,
+		environment:    mapped.Environment,
+		release:        mapped.Release,
 		encoded:        c.res.encoded[:0],
 		entries:        c.res.entries[:0],
 		derivedEntries: c.res.derivedEntries[:0],
-	}
-	if r.environment == "" {
-		r.environment = c.opts.Environment
-	}
-	// The release is named as the trace side names it, so logs and transactions of a service share releases.
-	if version := str(attrServiceVersion); version != "" {
-		if r.serviceName != "" {
-			r.release = r.serviceName + "@" + version
-		} else {
-			r.release = version
-		}
-	}
-	sdkName := "opentelemetry"
-	if lang := str(attrSDKLanguage); lang != "" {
-		sdkName = "opentelemetry." + lang
+		// A release or environment repaired to a name Sentry keeps counts as a cut on every log carrying it.
+		hasTruncatedAttribute: repairs.Total() > 0,
 	}
 	for k, v := range attrs.All() {
 		r.overrides |= derivedOf(k)
@@ -148,8 +123,8 @@ func (c *converter) startResource(attrs pcommon.Map) {
 	}{
 		{derivedEnvironment, keyEnvironment, r.environment},
 		{derivedRelease, keyRelease, r.release},
-		{derivedSDKName, keySDKName, sdkName},
-		{derivedSDKVersion, keySDKVersion, str(attrSDKVersion)},
+		{derivedSDKName, keySDKName, mapped.SDKName},
+		{derivedSDKVersion, keySDKVersion, mapped.SDKVersion},
 		{derivedOrigin, keyOrigin, Origin},
 	} {
 		if d.value == "" || r.overrides&d.bit != 0 {

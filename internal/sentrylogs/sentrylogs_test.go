@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsentry/sentryexporter/internal/resource"
 )
 
 // convertOne converts a single record (built by fill on top of logsOf's defaults) and returns it as Sentry
@@ -205,7 +207,7 @@ func TestAttributeTypes(t *testing.T) {
 		"instrumentation.name": {
 			"scope", "string",
 		},
-		"sentry.sdk.name": {"opentelemetry", "string"},
+		"sentry.sdk.name": {resource.ExporterName, "string"}, "sentry.sdk.version": {resource.ExporterVersion, "string"},
 	}
 	assert.Equal(t, want, got.Attributes)
 	assert.Zero(t, stats.Truncated, "an empty value is not data lost")
@@ -224,6 +226,8 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 		opts     Options
 		fill     func(lr plog.LogRecord)
 		want     map[string]any // attribute values expected; nil means absent
+		// wantTruncated is Stats.Truncated: a repaired release or environment counts on each log.
+		wantTruncated int
 	}{
 		{
 			name: "from the resource", resource: full,
@@ -235,7 +239,18 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 		{
 			name: "legacy environment key, release without service name", opts: Options{Environment: "fallback"},
 			resource: map[string]any{"deployment.environment": "qa", "service.version": "7"},
-			want:     map[string]any{"sentry.environment": "qa", "sentry.release": "7", "sentry.sdk.version": nil},
+			want: map[string]any{
+				"sentry.environment": "qa", "sentry.release": "7",
+				// Without telemetry.sdk.version the logs name this exporter, as transactions and errors do.
+				"sentry.sdk.name": resource.ExporterName, "sentry.sdk.version": resource.ExporterVersion,
+			},
+		},
+		{
+			// Named as on transactions and errors (internal/resource): Sentry refuses "/" in both.
+			name: "release and environment repaired as on transactions", opts: Options{Environment: "fallback"},
+			resource:      map[string]any{"service.name": "checkout", "service.version": "feature/x-1.2", "deployment.environment.name": "prod/eu"},
+			want:          map[string]any{"sentry.environment": "prod-eu", "sentry.release": "checkout@feature-x-1.2"},
+			wantTruncated: 1,
 		},
 		{
 			name: "configured environment when the resource has none", opts: Options{Environment: "fallback"},
@@ -282,7 +297,8 @@ func TestResourceAndDerivedAttributes(t *testing.T) {
 			if fill == nil {
 				fill = func(plog.LogRecord) {}
 			}
-			got, _, _ := convertOne(t, tt.resource, tt.opts, fill)
+			got, _, stats := convertOne(t, tt.resource, tt.opts, fill)
+			assert.Equal(t, tt.wantTruncated, stats.Truncated)
 			for k, v := range tt.want {
 				if v == nil {
 					assert.NotContains(t, got.Attributes, k)
