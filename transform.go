@@ -597,7 +597,7 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 		TransactionInfo: &sentry.TransactionInfo{Source: name.Source},
 		StartTime:       root.StartTime,
 		Timestamp:       root.EndTime,
-		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root)},
+		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root, e.span.Links().Len() > 0)},
 		Environment:     res.Environment,
 		Release:         res.Release,
 		Platform:        res.Platform,
@@ -628,9 +628,9 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 	}
 }
 
-// traceContextOf is contexts.trace for a transaction rooted at span s; its data is the root's,
-// written by encodeEvent.
-func traceContextOf(s *sentry.Span) sentry.Context {
+// traceContextOf is contexts.trace for a transaction rooted at span s; its data and, when the root
+// has any, its links are the root's, written by encodeEvent.
+func traceContextOf(s *sentry.Span, hasLinks bool) sentry.Context {
 	ctx := sentry.TraceContext{
 		TraceID:      s.TraceID,
 		SpanID:       s.SpanID,
@@ -640,6 +640,9 @@ func traceContextOf(s *sentry.Span) sentry.Context {
 		Status:       s.Status,
 	}.Map()
 	ctx["data"] = eventjson.RootSpanData
+	if hasLinks {
+		ctx["links"] = eventjson.SpanLinks(eventjson.RootSpanData)
+	}
 	return ctx
 }
 
@@ -667,9 +670,10 @@ func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span)
 }
 
 // appendSpanData writes span's data object: its attributes with their types kept, plus the OTel
-// facts Sentry has no field for (kind, status message, trace state, links, events, dropped counts).
-// It writes straight from pdata while the event is encoded, so the transform builds no map per span;
-// repairs of values (sanitize's rules) are counted in counts.
+// facts Sentry has no field for (kind, status message, trace state, events, dropped counts; links
+// have a field of their own, see appendSpanLinks). It writes straight from pdata while the event is
+// encoded, so the transform builds no map per span; repairs of values (sanitize's rules) are
+// counted in counts.
 func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byte {
 	dst = append(dst, `{"otel.kind":`...)
 	dst = envelope.AppendString(dst, spanKindName(span.Kind()))
@@ -693,28 +697,6 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 			dst = append(dst, c.key...)
 			dst = strconv.AppendUint(dst, uint64(c.n), 10)
 		}
-	}
-	if links := span.Links(); links.Len() > 0 {
-		dst = append(dst, `,"otel.links":[`...)
-		for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
-			l := links.At(i)
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			traceID, spanID := l.TraceID(), l.SpanID()
-			dst = append(dst, `{"trace_id":"`...)
-			dst = hex.AppendEncode(dst, traceID[:])
-			dst = append(dst, `","span_id":"`...)
-			dst = hex.AppendEncode(dst, spanID[:])
-			dst = append(dst, '"')
-			if l.Attributes().Len() > 0 {
-				dst = append(dst, `,"attributes":{`...)
-				dst, _ = eventjson.AppendAttributes(dst, l.Attributes(), "", nil, true, counts)
-				dst = append(dst, '}')
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
 	}
 	if events := span.Events(); events.Len() > 0 {
 		written := 0
@@ -748,11 +730,44 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 	return append(dst, '}')
 }
 
+// appendSpanLinks writes the links of a span as Sentry's span links protocol has them (an array of
+// {trace_id, span_id, sampled, attributes}), or nothing when it has none. sampled is the W3C sampled
+// flag, left out when the link carries no flags at all (an SDK that does not record them).
+func appendSpanLinks(dst []byte, links ptrace.SpanLinkSlice, counts *sanitize.Counts) []byte {
+	if links.Len() == 0 {
+		return dst
+	}
+	dst = append(dst, '[')
+	for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
+		l := links.At(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		traceID, spanID := l.TraceID(), l.SpanID()
+		dst = append(dst, `{"trace_id":"`...)
+		dst = hex.AppendEncode(dst, traceID[:])
+		dst = append(dst, `","span_id":"`...)
+		dst = hex.AppendEncode(dst, spanID[:])
+		dst = append(dst, '"')
+		if flags := l.Flags(); flags != 0 {
+			dst = append(dst, `,"sampled":`...)
+			dst = strconv.AppendBool(dst, flags&0x1 != 0)
+		}
+		if l.Attributes().Len() > 0 {
+			dst = append(dst, `,"attributes":{`...)
+			dst, _ = eventjson.AppendAttributes(dst, l.Attributes(), "", nil, true, counts)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
 // isOTelDataKey reports whether an attribute would collide with a key appendSpanData writes itself;
 // such an attribute is left out rather than written twice.
 func isOTelDataKey(k string) bool {
 	switch k {
-	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.links", "otel.events",
+	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.events",
 		"otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count":
 		return true
 	}
@@ -765,8 +780,10 @@ func encodeEvent(enc *eventjson.Encoder, dst []byte, ev *sentryEvent, counts *sa
 	if len(ev.dataSpans) == 0 {
 		return enc.Append(dst, ev.event)
 	}
-	return enc.AppendWithData(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
+	return enc.AppendWithSpans(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
 		return appendSpanData(dst, ev.dataSpans[int(i)+1], counts)
+	}, func(dst []byte, i eventjson.SpanData) []byte {
+		return appendSpanLinks(dst, ev.dataSpans[int(i)+1].Links(), counts)
 	})
 }
 
@@ -839,7 +856,8 @@ func sampleRand(traceID pcommon.TraceID) string {
 }
 
 // eventID derives a stable event id from ids, so that a retried event keeps its id and Sentry can
-// recognise a duplicate.
+// recognise a duplicate. Sentry documents event_id as a uuid4 in 32 lowercase hex digits, so the
+// hash gets a version 4 UUID's version and variant bits (122 bits of it remain).
 func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	h := fnv.New128a()
 	_, _ = h.Write(traceID)
@@ -847,8 +865,11 @@ func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], salt)
 	_, _ = h.Write(s[:])
-	var sum [16]byte
-	return sentry.EventID(hex.EncodeToString(h.Sum(sum[:0])))
+	var buf [16]byte
+	sum := h.Sum(buf[:0])
+	sum[6] = sum[6]&0x0f | 0x40 // version 4
+	sum[8] = sum[8]&0x3f | 0x80 // variant RFC 4122
+	return sentry.EventID(hex.EncodeToString(sum))
 }
 
 // resourceInfo is what every event from one resource shares, computed once per resource: the
@@ -1040,7 +1061,7 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	for k, v := range ev.event.Contexts {
 		secondEvent.Contexts[k] = v
 	}
-	secondEvent.Contexts["trace"] = traceContextOf(root)
+	secondEvent.Contexts["trace"] = traceContextOf(root, ev.dataSpans[1+half].Links().Len() > 0)
 	second.event = &secondEvent
 	second.spans = ev.spans[1+half:]
 	second.dataSpans = ev.dataSpans[1+half:]

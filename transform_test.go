@@ -458,3 +458,103 @@ func TestTransformScratchReusedAcrossBatchesLeavesNothingBehind(t *testing.T) {
 		require.Empty(t, scratch.index)
 	}
 }
+
+// TestTransformEventIDsAreUUIDv4 checks the documented form of event_id (a lowercase uuid4 in 32 hex
+// digits, develop.sentry.dev event payloads) on every event of the golden workloads, split
+// transactions included, and that ids stay stable across retries and distinct between events.
+func TestTransformEventIDsAreUUIDv4(t *testing.T) {
+	t.Parallel()
+	uuid4 := regexp.MustCompile(`^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$`)
+	for seed := range int64(3) {
+		td := workload.Small(seed)
+		first := transformEvents(td, testOptions)
+		again := transformEvents(td, testOptions)
+		require.Len(t, again, len(first))
+		seen := map[sentry.EventID]bool{}
+		for i, ev := range first {
+			id := ev.event.EventID
+			assert.Regexp(t, uuid4, string(id), "event %d of seed %d", i, seed)
+			assert.False(t, seen[id], "event id %s used twice", id)
+			seen[id] = true
+			assert.Equal(t, id, again[i].event.EventID, "a retried event keeps its id")
+			if a, b, ok := splitTransaction(ev); ok {
+				assert.Regexp(t, uuid4, string(a.event.EventID))
+				assert.Regexp(t, uuid4, string(b.event.EventID))
+			}
+		}
+	}
+}
+
+// TestTransformSendsSpanLinksWhereSentryReadsThem checks span links take Sentry's documented place
+// (develop.sentry.dev span links: contexts.trace.links for the root, spans[i].links for a child,
+// each {trace_id, span_id, sampled, attributes}), not span data, also for the root of a split part.
+func TestTransformSendsSpanLinksWhereSentryReadsThem(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	root := b.span("svc", "a", "01", "", ptrace.SpanKindConsumer, "orders process", 0, 50)
+	rl := root.Links().AppendEmpty()
+	rl.SetTraceID(traceID("b"))
+	rl.SetSpanID(spanID("0b"))
+	rl.SetFlags(0x301) // sampled, remote
+	rl.Attributes().PutStr("messaging.message.id", "m-1")
+	b.span("svc", "a", "02", "01", ptrace.SpanKindClient, "SELECT", 1, 2)
+	child := b.span("svc", "a", "03", "01", ptrace.SpanKindInternal, "batch", 2, 3)
+	cl := child.Links().AppendEmpty()
+	cl.SetTraceID(traceID("c"))
+	cl.SetSpanID(spanID("0c"))
+	cl.SetFlags(0x100) // not sampled
+	unknown := child.Links().AppendEmpty()
+	unknown.SetTraceID(traceID("d"))
+	unknown.SetSpanID(spanID("0d"))
+
+	events := transformEvents(b.td, testOptions)
+	require.Len(t, events, 1)
+	var enc eventjson.Encoder
+	var repairs sanitize.Counts
+	payload := encodeEvent(&enc, nil, &events[0], &repairs)
+	var tx struct {
+		Contexts struct {
+			Trace struct {
+				Links []map[string]any `json:"links"`
+				Data  map[string]any   `json:"data"`
+			} `json:"trace"`
+		} `json:"contexts"`
+		Spans []struct {
+			SpanID string           `json:"span_id"`
+			Links  []map[string]any `json:"links"`
+			Data   map[string]any   `json:"data"`
+		} `json:"spans"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &tx), "%s", payload)
+	assert.Equal(t, []map[string]any{{
+		"trace_id": hexID("b", 16), "span_id": hexID("0b", 8), "sampled": true,
+		"attributes": map[string]any{"messaging.message.id": "m-1"},
+	}}, tx.Contexts.Trace.Links)
+	assert.NotContains(t, tx.Contexts.Trace.Data, "otel.links")
+	byID := map[string][]map[string]any{}
+	for _, s := range tx.Spans {
+		assert.NotContains(t, s.Data, "otel.links")
+		byID[s.SpanID] = s.Links
+	}
+	assert.Nil(t, byID[hexID("02", 8)], "a span without links has none")
+	assert.Equal(t, []map[string]any{
+		{"trace_id": hexID("c", 16), "span_id": hexID("0c", 8), "sampled": false},
+		{"trace_id": hexID("d", 16), "span_id": hexID("0d", 8)}, // no flags: sampling unknown
+	}, byID[hexID("03", 8)])
+
+	// A later part of a split transaction is rooted at a child: its links move to contexts.trace.
+	_, second, ok := splitTransaction(events[0])
+	require.True(t, ok)
+	payload = encodeEvent(&enc, nil, &second, &repairs)
+	var part struct {
+		Contexts struct {
+			Trace struct {
+				SpanID string           `json:"span_id"`
+				Links  []map[string]any `json:"links"`
+			} `json:"trace"`
+		} `json:"contexts"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &part), "%s", payload)
+	require.Equal(t, hexID("03", 8), part.Contexts.Trace.SpanID, "the test splits at the span with links")
+	assert.Len(t, part.Contexts.Trace.Links, 2, "%s", payload)
+}
