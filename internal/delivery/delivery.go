@@ -57,7 +57,7 @@ type Drop struct {
 	// Reason is the items_dropped metric's reason.
 	Reason metadata.AttributeReason
 	// Report is the client report's discard reason; empty when Sentry counted the loss itself (it
-	// answered 4xx or 429), so reporting it again would count it twice.
+	// answered 429), so reporting it again would count it twice.
 	Report clientreport.Reason
 }
 
@@ -78,12 +78,12 @@ func (p Policy) Classify(a *Attempt, pushedAt time.Time) (Verdict, Drop) {
 	case transport.Accepted:
 		return Delivered, Drop{}
 	case transport.Permanent:
+		// Sentry's client report spec asks for send_error on every 4xx and 5xx but 429, and for what
+		// could not be sent at all for its size.
 		if a.Oversize {
-			// Sentry's SDKs report what they could not send for its size as send_error.
 			return Dropped, Drop{Reason: metadata.AttributeReasonOversize, Report: clientreport.ReasonSendError}
 		}
-		// Sentry counts what it rejected (400, 401, 403, ...) itself.
-		return Dropped, Drop{Reason: metadata.AttributeReasonRejected}
+		return Dropped, Drop{Reason: metadata.AttributeReasonRejected, Report: clientreport.ReasonSendError}
 	}
 	drop := Drop{Reason: metadata.AttributeReasonNetworkError, Report: clientreport.ReasonNetworkError}
 	switch {

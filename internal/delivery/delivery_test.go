@@ -48,9 +48,9 @@ func TestClassify(t *testing.T) {
 	}{
 		{"accepted", off, Attempt{Result: transport.Result{Outcome: transport.Accepted, StatusCode: 200}}, Delivered, Drop{}},
 		{
-			"4xx: Sentry counted it", retrying(time.Minute),
+			"4xx: send_error, as the client report spec asks", retrying(time.Minute),
 			Attempt{Result: transport.Result{Outcome: transport.Permanent, StatusCode: 400}},
-			Dropped, Drop{Reason: metadata.AttributeReasonRejected},
+			Dropped, Drop{Reason: metadata.AttributeReasonRejected, Report: clientreport.ReasonSendError},
 		},
 		{
 			"too large, never sent", retrying(time.Minute),
@@ -130,10 +130,10 @@ func TestSettlementRecordsEachAttemptOnce(t *testing.T) {
 	metadatatest.AssertEqualSentryExporterLogsSent(t, tel, []metricdata.DataPoint[int64]{{Value: 40}}, metricdatatest.IgnoreTimestamp())
 	report, ok := rec.Reports.Take(pushedAt)
 	require.True(t, ok)
-	// The 502 is reported with its spans (the root counted too); the 400 is not: Sentry counted it.
+	// The 502 is reported with its spans (the root counted too), and so is the 400.
 	assert.Contains(t, string(report), `{"reason":"send_error","category":"transaction","quantity":1}`)
 	assert.Contains(t, string(report), `{"reason":"send_error","category":"span","quantity":3}`)
-	assert.NotContains(t, string(report), `"category":"error"`)
+	assert.Contains(t, string(report), `{"reason":"send_error","category":"error","quantity":1}`)
 }
 
 func TestSettlementOwes(t *testing.T) {
