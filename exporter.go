@@ -53,6 +53,8 @@ type sentryExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	// policy decides what becomes of each envelope sent, for traces and logs alike.
 	policy delivery.Policy
+	// requestSlots bounds the requests in flight over all pushes and projects (see requestSlotsFor).
+	requestSlots chan struct{}
 
 	// defaultProject receives what routing does not match; nil when unmatched data is dropped.
 	defaultProject *project
@@ -106,10 +108,11 @@ func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
 
 func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
 	e := &sentryExporter{
-		cfg:      cfg,
-		logger:   set.Logger,
-		settings: set.TelemetrySettings,
-		policy:   delivery.Policy{Retry: cfg.BackOffConfig},
+		cfg:          cfg,
+		logger:       set.Logger,
+		settings:     set.TelemetrySettings,
+		policy:       delivery.Policy{Retry: cfg.BackOffConfig},
+		requestSlots: make(chan struct{}, requestSlotsFor(cfg)),
 	}
 	if cfg.DSN != "" {
 		dsn, err := parseDSN("dsn", string(cfg.DSN))
@@ -143,6 +146,30 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 	e.workers = freelist.New(idleWorkers, func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
+
+// requestSlotsFor is how many requests the exporter has in flight at most, over all pushes and
+// projects: what one project reaches when every queue consumer sends max_requests_in_flight at once.
+// Routing to many projects then spreads those requests over them instead of multiplying them.
+func requestSlotsFor(cfg *Config) int {
+	consumers := 1
+	if q := cfg.QueueConfig.Get(); q != nil {
+		consumers = max(q.NumConsumers, 1)
+	}
+	return cfg.MaxRequestsInFlight * consumers
+}
+
+// takeRequestSlot waits for one of the exporter's request slots, or for ctx to end.
+func (e *sentryExporter) takeRequestSlot(ctx context.Context) error {
+	select {
+	case e.requestSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releaseRequestSlot gives back a slot takeRequestSlot took.
+func (e *sentryExporter) releaseRequestSlot() { <-e.requestSlots }
 
 // projects lists every project, the default first.
 func (e *sentryExporter) projects() []*project {
@@ -516,7 +543,14 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
 	// timeout still bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and
 	// retrying it, regrouped, would store its spans twice. New requests do not start after the deadline.
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
+		}
+		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: err}})
+	}
 	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.category)
+	e.releaseRequestSlot()
 	if haveReport && res.Outcome != transport.Accepted {
 		// The report did not arrive either; keep its counts for the next envelope.
 		_ = p.reports.Restore(report)

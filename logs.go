@@ -126,8 +126,15 @@ func (e *sentryExporter) sendLogs(ctx context.Context, p *project, b *sentrylogs
 		// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace),
 		// and a trace header without timestamps makes Spotlight fold the logs into the trace.
 	}, items[:n]...)
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
+		}
+		return transport.Result{Outcome: transport.Retryable, Err: err}
+	}
 	// As for traces: a request under way finishes, so its outcome is known (see send).
 	res := p.transport.Send(context.WithoutCancel(ctx), *buf, ratelimit.CategoryLogItem)
+	e.releaseRequestSlot()
 	if haveReport && res.Outcome != transport.Accepted {
 		_ = p.reports.Restore(report) // it did not arrive either; keep its counts for the next envelope
 	}
