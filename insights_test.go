@@ -1,6 +1,7 @@
 package sentryexporter
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -117,8 +118,12 @@ func checkInsightsGolden(t *testing.T, module insightsModule, td ptrace.Traces, 
 		}
 		return got[i].Transaction < got[j].Transaction
 	})
-	out, err := json.MarshalIndent(got, "", "  ")
-	require.NoError(t, err)
+	var buf bytes.Buffer
+	enc2 := json.NewEncoder(&buf)
+	enc2.SetEscapeHTML(false) // keep routes such as /products/<id> readable
+	enc2.SetIndent("", "  ")
+	require.NoError(t, enc2.Encode(got))
+	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	path := filepath.Join("testdata", "golden", "insights_"+module.name+".json")
 	if *update {
 		require.NoError(t, os.WriteFile(path, append(out, '\n'), 0o644))
