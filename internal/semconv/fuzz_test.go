@@ -21,6 +21,8 @@ func FuzzDescribe(f *testing.F) {
 	f.Add("x", int32(5), "messaging.operation.type", "??", "messaging.system", "kafka", int64(-1))
 	f.Add("x", int32(9), "gen_ai.operation.name", "Chat!", "cache.operation", "GET", int64(1<<40))
 	f.Add("x", int32(0), "sentry.source", "route", "sentry.op", "", int64(200))
+	f.Add("get", int32(3), "db.system", "memcached", "db.statement", "get_many a b ?", int64(0))
+	f.Add("x", int32(1), "code.function", "f", "x", "not_found", int64(500))
 	f.Fuzz(func(t *testing.T, name string, kind int32, k1, v1, k2, v2 string, code int64) {
 		attrs := pcommon.NewMap()
 		attrs.PutStr(k1, v1)
@@ -42,7 +44,9 @@ func FuzzDescribe(f *testing.F) {
 		}
 
 		for _, c := range []ptrace.StatusCode{ptrace.StatusCodeUnset, ptrace.StatusCodeOk, ptrace.StatusCodeError} {
-			st := Status(c, "", attrs)
+			st := Status(c, v2, attrs) // v2 doubles as the status message
+			assert.True(t, st >= sentry.SpanStatusOK && st <= sentry.SpanStatusUnauthenticated, "status %d", st)
+			st = Status(c, "", attrs)
 			assert.True(t, st >= sentry.SpanStatusOK && st <= sentry.SpanStatusUnauthenticated, "status %d", st)
 		}
 	})
@@ -57,6 +61,7 @@ func TestHotPathAllocations(t *testing.T) {
 
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Status(ptrace.StatusCodeUnset, "", routed) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Status(ptrace.StatusCodeError, "", query) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Status(ptrace.StatusCodeError, "deadline_exceeded", query) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = IsTagKey("http.request.method") }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Describe("render", ptrace.SpanKindInternal, plain) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Describe("SELECT", ptrace.SpanKindClient, query) }))

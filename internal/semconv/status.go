@@ -24,19 +24,19 @@ import (
 //     "unknown_error" when nothing is known, which Sentry's failure rate does not count; an explicit Error is a
 //     failure.
 func Status(code ptrace.StatusCode, message string, attrs pcommon.Map) sentry.SpanStatus {
-	fromCode, ok := statusFromCodes(attrs)
 	switch code {
+	case ptrace.StatusCodeOk:
+		return sentry.SpanStatusOK
 	case ptrace.StatusCodeError:
 		if st, named := statusByMessage(message); named {
 			return st
 		}
-		if ok && fromCode != sentry.SpanStatusOK {
+		if fromCode, ok := statusFromCodes(attrs); ok && fromCode != sentry.SpanStatusOK {
 			return fromCode
 		}
 		return sentry.SpanStatusInternalError
-	case ptrace.StatusCodeOk:
-		return sentry.SpanStatusOK
 	}
+	fromCode, ok := statusFromCodes(attrs)
 	if ok {
 		return fromCode
 	}
