@@ -15,7 +15,6 @@ import (
 // The encoder below is append-style: every function takes the output buffer and returns it extended, so one
 // buffer serves a whole batch and the hot path neither reflects nor allocates per value.
 
-
 // ellipsis marks a cut string, so that a reader in Sentry sees the value was shortened rather than wrong.
 const ellipsis = "…"
 
