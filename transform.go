@@ -1,6 +1,8 @@
 package sentryexporter
 
 import (
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
+
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -709,14 +711,14 @@ func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span)
 // counted in counts.
 func appendSpanData(dst []byte, span ptrace.Span, producerStart pcommon.Timestamp, counts *sanitize.Counts) []byte {
 	dst = append(dst, `{"otel.kind":`...)
-	dst = envelope.AppendString(dst, spanKindName(span.Kind()))
+	dst = jsonwrite.AppendString(dst, spanKindName(span.Kind()))
 	if msg := span.Status().Message(); msg != "" {
 		dst = append(dst, `,"otel.status_message":`...)
-		dst = envelope.AppendString(dst, sanitize.String(msg, sanitize.MaxStringBytes, counts))
+		dst = jsonwrite.AppendString(dst, sanitize.String(msg, sanitize.MaxStringBytes, counts))
 	}
 	if ts := span.TraceState().AsRaw(); ts != "" {
 		dst = append(dst, `,"otel.trace_state":`...)
-		dst = envelope.AppendString(dst, sanitize.String(ts, sanitize.MaxStringBytes, counts))
+		dst = jsonwrite.AppendString(dst, sanitize.String(ts, sanitize.MaxStringBytes, counts))
 	}
 	for _, c := range [...]struct {
 		key string
@@ -745,9 +747,9 @@ func appendSpanData(dst []byte, span ptrace.Span, producerStart pcommon.Timestam
 			}
 			written++
 			dst = append(dst, `{"name":`...)
-			dst = envelope.AppendString(dst, sanitize.String(ev.Name(), 256, counts))
+			dst = jsonwrite.AppendString(dst, sanitize.String(ev.Name(), 256, counts))
 			dst = append(dst, `,"timestamp":`...)
-			dst = eventjson.AppendFloat(dst, float64(ev.Timestamp())/1e9, 64)
+			dst = jsonwrite.AppendFloat(dst, float64(ev.Timestamp())/1e9, 64)
 			if ev.Attributes().Len() > 0 {
 				dst = append(dst, `,"attributes":{`...)
 				dst, _ = eventjson.AppendAttributes(dst, ev.Attributes(), "", nil, true, counts)
