@@ -7,8 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
 
@@ -164,7 +164,7 @@ func appendCacheData(dst []byte, attrs pcommon.Map, system string, counts *sanit
 				dst = append(dst, ',')
 			}
 			n++
-			dst = envelope.AppendString(dst, sanitize.String(k, sanitize.MaxStringBytes, counts))
+			dst = jsonwrite.AppendString(dst, sanitize.String(k, sanitize.MaxStringBytes, counts))
 		})
 		dst = append(dst, ']')
 	}
@@ -262,13 +262,13 @@ func has(attrs pcommon.Map, key string) bool {
 
 func appendKey(dst []byte, key string) []byte {
 	dst = append(dst, ',')
-	dst = envelope.AppendString(dst, key)
+	dst = jsonwrite.AppendString(dst, key)
 	return append(dst, ':')
 }
 
 func appendStringMember(dst []byte, key, value string, counts *sanitize.Counts) []byte {
 	dst = appendKey(dst, key)
-	return envelope.AppendString(dst, sanitize.String(value, sanitize.MaxStringBytes, counts))
+	return jsonwrite.AppendString(dst, sanitize.String(value, sanitize.MaxStringBytes, counts))
 }
 
 func appendIntMember(dst []byte, key string, n int64) []byte {
