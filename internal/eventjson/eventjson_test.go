@@ -209,6 +209,9 @@ func TestAppendMatchesGoldenFiles(t *testing.T) {
 			}
 			require.NoError(t, json.Unmarshal(b, &golden))
 			require.NotEmpty(t, golden)
+			if len(golden[0].Event) == 0 {
+				t.Skip("not a golden file of whole events (the Insights goldens hold span data only)")
+			}
 			for i, g := range golden {
 				ev := eventFromGolden(t, g.Event)
 				got := Append(nil, ev)
