@@ -25,12 +25,13 @@ func parseDotNet(lines []string) []parsedException {
 
 	for _, line := range lines {
 		t := strings.TrimSpace(line)
-		if m := dotnetFrameLine.FindStringSubmatch(line); m != nil {
+		f, ok := dotnetFrameOf(line)
+		if ok {
 			if excs == nil {
 				excs = dotnetHeader(header)
 				level = len(excs) - 1
 			}
-			excs[level].frames = append(excs[level].frames, dotnetFrame(m[1], m[2], m[3]))
+			excs[level].frames = append(excs[level].frames, f)
 			continue
 		}
 		switch {
@@ -48,6 +49,26 @@ func parseDotNet(lines []string) []parsedException {
 		excs[i].frames = reverseFrames(excs[i].frames)
 	}
 	return excs
+}
+
+// dotnetFrameOf reads a frame line of .NET ("at Ns.C.M(String x) in /src/C.cs:line 42") or Mono ("at
+// Ns.C.M (System.String x) [0x0001e] in /src/C.cs:42"). Mono's "in <mvid>:0" (an assembly without debug
+// symbols) and "<filename unknown>" are no file.
+func dotnetFrameOf(line string) (sentry.Frame, bool) {
+	if !strings.Contains(line, "at ") {
+		return sentry.Frame{}, false
+	}
+	if m := dotnetFrameLine.FindStringSubmatch(line); m != nil {
+		return dotnetFrame(m[1], m[2], m[3]), true
+	}
+	if m := monoFrameLine.FindStringSubmatch(line); m != nil {
+		file, lineno := m[3], m[4]
+		if strings.HasPrefix(file, "<") && strings.HasSuffix(file, ">") {
+			file, lineno = "", ""
+		}
+		return dotnetFrame(m[1]+"()", file, lineno), true
+	}
+	return sentry.Frame{}, false
 }
 
 // dotnetHeader splits "Outer: msg ---> Inner: msg" into exceptions, outer first, each inner exception a
@@ -75,9 +96,19 @@ func dotnetHeader(header []string) []parsedException {
 
 // dotnetFrame reads "Ns.Class.Method(String x)" plus an optional file and line. The module is the
 // declaring type, the function the method name without its argument list.
+//
+// A frame of a compiler-generated async state machine, "Ns.C.<GetAsync>d__3.MoveNext()" (Mono writes
+// "Ns.C+<GetAsync>d__3.MoveNext"), is named after the method it was written as (module "Ns.C", function
+// "GetAsync"), the way .NET Core 2.1 and later print the same frame, so that an error groups alike on every
+// runtime. Mono's "(wrapper managed-to-native) " prefix is dropped.
 func dotnetFrame(signature, file, line string) sentry.Frame {
 	var f sentry.Frame
 	name := signature
+	if strings.HasPrefix(name, "(wrapper ") {
+		if end := strings.Index(name, ") "); end >= 0 {
+			name = name[end+2:]
+		}
+	}
 	if i := strings.IndexByte(name, '('); i >= 0 {
 		name = name[:i]
 	}
@@ -86,11 +117,30 @@ func dotnetFrame(signature, file, line string) sentry.Frame {
 	} else {
 		f.Function = name
 	}
+	if f.Function == "MoveNext" {
+		if module, method, ok := asyncStateMachine(f.Module); ok {
+			f.Module, f.Function = module, method
+		}
+	}
 	if file != "" {
 		setPath(&f, file)
 		f.Lineno = atoiBounded(line)
 	}
 	return f
+}
+
+// asyncStateMachine splits "Ns.C.<GetAsync>d__3" or "Ns.C+<GetAsync>d__3" into "Ns.C" and "GetAsync".
+func asyncStateMachine(module string) (declaring, method string, ok bool) {
+	sep := max(strings.LastIndexByte(module, '.'), strings.LastIndexByte(module, '+'))
+	if sep <= 0 {
+		return "", "", false
+	}
+	last := module[sep+1:]
+	end := strings.Index(last, ">d__")
+	if !strings.HasPrefix(last, "<") || end <= 1 || !isDigits(last[end+len(">d__"):]) {
+		return "", "", false
+	}
+	return module[:sep], last[1:end], true
 }
 
 // lastTopLevelDot finds the last '.' outside [] and <> brackets, so that "Ns.C.M[System.String]" splits

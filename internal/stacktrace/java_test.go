@@ -91,30 +91,6 @@ func javaCases() []parseCase {
 			},
 		},
 		{
-			name:     "OTel PHP SDK prints Java-style traces",
-			language: "php",
-			text: trace(
-				"Exception: outer",
-				"\tat Abc.Def.Test.create(test.php:11)",
-				"\tat {main}(test.php:24)",
-				"Caused by: Abc.Def.TestException: inner",
-				"\t... 2 more",
-			),
-			format: FormatJava,
-			want: []wantException{
-				{
-					typ: "Abc.Def.TestException", value: "inner", frames: 2, source: "cause",
-					first: &wantFrame{"{main}", "", "test.php", 24, true},
-					last:  &wantFrame{"create", "Abc.Def.Test", "test.php", 11, true},
-				},
-				{
-					typ: "Exception", value: "outer", frames: 2,
-					first: &wantFrame{"{main}", "", "test.php", 24, true},
-					last:  &wantFrame{"create", "Abc.Def.Test", "test.php", 11, true},
-				},
-			},
-		},
-		{
 			name:   "header without message and a frame count larger than the enclosing trace",
 			text:   trace("java.lang.NullPointerException", "\tat com.acme.A.b(A.java:3)", "Caused by: java.lang.Error", "\t... 99999999999999 more"),
 			format: FormatJava,

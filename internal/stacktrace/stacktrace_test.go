@@ -27,7 +27,11 @@ func TestParseDetectsFormat(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := Parse("", tc.excType, tc.message, tc.text)
-			assert.Equal(t, tc.format, got.Format)
+			want := tc.format
+			if tc.detected != "" {
+				want = tc.detected
+			}
+			assert.Equal(t, want, got.Format)
 			assert.Len(t, got.Exceptions, len(tc.want))
 		})
 	}
