@@ -47,6 +47,8 @@ if have python3 python; then
 	sample python chain python3 "$RUN/python/chain.py"
 	sample python taskgroup python3 "$RUN/python/group.py" taskgroup
 	sample python nested-group python3 "$RUN/python/group.py" nested
+	sample python group-context python3 "$RUN/python/group.py" context
+	sample python wide-group python3 "$RUN/python/group.py" wide
 fi
 
 if have go go; then
@@ -58,6 +60,8 @@ if have go go; then
 	sample go record-error ./shop record
 	sample go debug-stack-trimpath ./shop-trimpath debugstack
 	sample go debug-stack ./shop debugstack
+	# An uncaught panic goes to stderr with exit status 2.
+	sample go panic-trimpath sh -c './shop-trimpath panic 2>&1 || true'
 	unset GOFLAGS GOSUMDB
 fi
 

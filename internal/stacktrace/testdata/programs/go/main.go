@@ -45,6 +45,14 @@ func recovered() (stack string) {
 	return ""
 }
 
+func repanic() {
+	defer func() {
+		r := recover()
+		panic(fmt.Sprintf("checkout aborted: %v", r)) // FRAME:go_repanic
+	}()
+	lookup(map[string][]int{}, "b") // FRAME:go_repanic_lookup
+}
+
 func main() {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -67,6 +75,9 @@ func main() {
 			done <- recovered() // FRAME:go_goroutine
 		}()
 		fmt.Print(<-done)
+	case "panic":
+		// An uncaught panic raised again while recovering: what the Go runtime prints on stderr.
+		repanic() // FRAME:go_main_repanic
 	default:
 		fmt.Fprintln(os.Stderr, errors.New("unknown scenario"))
 		os.Exit(2)

@@ -29,10 +29,35 @@ def validate(items):
         raise ExceptionGroup("invalid cart", errors) from exc  # FRAME:py_validate_group
 
 
+def refund(order):
+    try:
+        int(order)  # FRAME:py_refund_int
+    except ValueError as exc:
+        raise RuntimeError(f"refund failed for {order!r}") from exc  # FRAME:py_refund_raise
+
+
+def refund_all(orders):
+    errors = []
+    for order in orders:
+        try:
+            refund(order)  # FRAME:py_refund_call
+        except RuntimeError as exc:
+            errors.append(exc)
+    try:
+        raise ExceptionGroup("refunds failed", errors)  # FRAME:py_refund_group
+    finally:
+        audit = None
+        audit.write("refunds")  # FRAME:py_audit
+
+
 scenario = sys.argv[1]
 try:
     if scenario == "taskgroup":
         asyncio.run(checkout())  # FRAME:py_asyncio_run
+    elif scenario == "context":
+        refund_all(["a1", "b2"])  # FRAME:py_refund_all
+    elif scenario == "wide":
+        raise ExceptionGroup("many", [KeyError(i) for i in range(17)])  # FRAME:py_wide
     else:
         validate([])  # FRAME:py_validate_call
 except BaseException as exc:
