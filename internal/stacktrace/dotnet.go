@@ -61,6 +61,12 @@ func dotnetFrameOf(line string) (sentry.Frame, bool) {
 	if m := dotnetFrameLine.FindStringSubmatch(line); m != nil {
 		return dotnetFrame(m[1], m[2], m[3]), true
 	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "at (wrapper "); ok {
+		// Mono's runtime-generated wrappers carry no offset: "at (wrapper managed-to-native) Ns.C.M(args)".
+		if end := strings.Index(rest, ") "); end > 0 && strings.HasSuffix(rest, ")") {
+			return dotnetFrame(rest[end+2:], "", ""), true
+		}
+	}
 	if m := monoFrameLine.FindStringSubmatch(line); m != nil {
 		file, lineno := m[3], m[4]
 		if strings.HasPrefix(file, "<") && strings.HasSuffix(file, ">") {
