@@ -71,20 +71,21 @@ func isInApp(format string, f *sentry.Frame) bool {
 // with -trimpath prints dependencies' files as "go.opentelemetry.io/otel/sdk@v1.47.0/trace/span.go", while
 // the main module's files carry no version ("example.com/shop/main.go").
 func hasModuleVersion(path string) bool {
-	for i := strings.Index(path, "@v"); i >= 0; {
-		rest := path[i+2:]
-		if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
-			if slash := strings.IndexByte(rest, '/'); slash > 0 && strings.Count(rest[:slash], ".") >= 2 {
+	// One pass over the directory segments keeps this linear on hostile paths.
+	for {
+		slash := strings.IndexByte(path, '/')
+		if slash < 0 {
+			return false
+		}
+		segment := path[:slash]
+		if at := strings.LastIndex(segment, "@v"); at >= 0 {
+			version := segment[at+2:]
+			if version != "" && version[0] >= '0' && version[0] <= '9' && strings.Count(version, ".") >= 2 {
 				return true
 			}
 		}
-		next := strings.Index(rest, "@v")
-		if next < 0 {
-			return false
-		}
-		i += 2 + next
+		path = path[slash+1:]
 	}
-	return false
 }
 
 // phpLibraryPrefixes lists the namespaces of common PHP frameworks and libraries.

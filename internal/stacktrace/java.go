@@ -18,8 +18,8 @@ type javaException struct {
 	header bool
 }
 
-// parseJava reads Throwable.printStackTrace output (also Kotlin, Scala, and the OTel PHP SDK, which prints
-// Java-style traces):
+// parseJava reads Throwable.printStackTrace output (also Kotlin and Scala; parsePHPJava reads the OTel PHP
+// SDK's Java-style traces with it):
 //
 //	java.lang.IllegalStateException: message
 //		at com.foo.Bar.method(Bar.java:123)

@@ -252,6 +252,9 @@ func parsePHPJavaFrame(s string) sentry.Frame {
 	return f
 }
 
+// maxPHPClassName bounds the class-and-namespace prefix of a closure that phpJavaName splits.
+const maxPHPClassName = 1024
+
 // phpJavaName turns a dotted "Class.function" back into PHP's "Class::function".
 func phpJavaName(name string) string {
 	if i := strings.Index(name, "{closure"); i >= 0 {
@@ -264,8 +267,9 @@ func phpJavaName(name string) string {
 		if prefix == "" {
 			return closure
 		}
-		// "Class.Namespace": the namespace printed before {closure} repeats the class's namespace.
-		for p := strings.IndexByte(prefix, '.'); p >= 0; {
+		// "Class.Namespace": the namespace printed before {closure} repeats the class's namespace. The
+		// search is quadratic in the dots of the name, so it is skipped for names no PHP class has.
+		for p := strings.IndexByte(prefix, '.'); p >= 0 && len(prefix) <= maxPHPClassName; {
 			class, ns := prefix[:p], prefix[p+1:]
 			if strings.HasPrefix(class, ns+".") {
 				return phpBackslashes(class) + "::" + phpBackslashes(ns) + `\` + closure
