@@ -437,16 +437,18 @@ func TestEventJSONMatchesMarshal(t *testing.T) {
 
 // normalizeEventJSON decodes an event and removes what the two encoders write differently on
 // purpose: timestamps of the event, its spans and breadcrumbs become microseconds since the epoch (eventjson writes float seconds,
-// encoding/json RFC 3339), sentry-go's empty "user" and "sdk" go, its bare exception array takes
-// Sentry's {"values": [...]} shape, and a transaction without spans gets eventjson's empty list.
+// encoding/json RFC 3339), sentry-go's empty "user" and "sdk" go, its bare exception and breadcrumbs
+// arrays take Sentry's {"values": [...]} shape, and a transaction without spans gets eventjson's empty list.
 func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var ev map[string]any
 	require.NoError(t, dec.Decode(&ev), "%s", b)
-	if list, ok := ev["exception"].([]any); ok {
-		ev["exception"] = map[string]any{"values": list}
+	for _, k := range []string{"exception", "breadcrumbs"} {
+		if list, ok := ev[k].([]any); ok {
+			ev[k] = map[string]any{"values": list}
+		}
 	}
 	if _, ok := ev["spans"]; !ok && ev["type"] == "transaction" {
 		ev["spans"] = []any{}
@@ -474,17 +476,22 @@ func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 		}
 	}
 	times(ev)
-	// The root's data is a placeholder the exporter's data writer fills (eventjson.SpanData):
-	// encoding/json writes its number, eventjson without a writer null. encodeEvent's own output is
-	// checked by the golden files.
+	// The root's data and links are placeholders the exporter's writers fill (eventjson.SpanData,
+	// SpanLinks): encoding/json writes their number, eventjson without a writer null. encodeEvent's
+	// own output is checked by the golden files.
 	if contexts, ok := ev["contexts"].(map[string]any); ok {
 		if trace, ok := contexts["trace"].(map[string]any); ok {
 			delete(trace, "data")
+			delete(trace, "links")
 		}
 	}
-	for _, list := range []string{"spans", "breadcrumbs"} {
-		items, _ := ev[list].([]any)
-		for _, item := range items {
+	spans, _ := ev["spans"].([]any)
+	for _, item := range spans {
+		times(item.(map[string]any))
+	}
+	if crumbs, ok := ev["breadcrumbs"].(map[string]any); ok {
+		list, _ := crumbs["values"].([]any)
+		for _, item := range list {
 			times(item.(map[string]any))
 		}
 	}

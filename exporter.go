@@ -3,7 +3,6 @@ package sentryexporter
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -18,14 +17,13 @@ import (
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsentry/sentryexporter/internal/clientreport"
+	"github.com/otelsentry/sentryexporter/internal/delivery"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/freelist"
@@ -53,6 +51,10 @@ type sentryExporter struct {
 	logger    *zap.Logger
 	settings  component.TelemetrySettings
 	telemetry *metadata.TelemetryBuilder
+	// policy decides what becomes of each envelope sent, for traces and logs alike.
+	policy delivery.Policy
+	// requestSlots bounds the requests in flight over all pushes and projects (see requestSlotsFor).
+	requestSlots chan struct{}
 
 	// defaultProject receives what routing does not match; nil when unmatched data is dropped.
 	defaultProject *project
@@ -106,9 +108,11 @@ func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
 
 func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
 	e := &sentryExporter{
-		cfg:      cfg,
-		logger:   set.Logger,
-		settings: set.TelemetrySettings,
+		cfg:          cfg,
+		logger:       set.Logger,
+		settings:     set.TelemetrySettings,
+		policy:       delivery.Policy{Retry: cfg.BackOffConfig},
+		requestSlots: make(chan struct{}, requestSlotsFor(cfg)),
 	}
 	if cfg.DSN != "" {
 		dsn, err := parseDSN("dsn", string(cfg.DSN))
@@ -142,6 +146,30 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 	e.workers = freelist.New(idleWorkers, func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
+
+// requestSlotsFor is how many requests the exporter has in flight at most, over all pushes and
+// projects: what one project reaches when every queue consumer sends max_requests_in_flight at once.
+// Routing to many projects then spreads those requests over them instead of multiplying them.
+func requestSlotsFor(cfg *Config) int {
+	consumers := 1
+	if q := cfg.QueueConfig.Get(); q != nil {
+		consumers = max(q.NumConsumers, 1)
+	}
+	return cfg.MaxRequestsInFlight * consumers
+}
+
+// takeRequestSlot waits for one of the exporter's request slots, or for ctx to end.
+func (e *sentryExporter) takeRequestSlot(ctx context.Context) error {
+	select {
+	case e.requestSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releaseRequestSlot gives back a slot takeRequestSlot took.
+func (e *sentryExporter) releaseRequestSlot() { <-e.requestSlots }
 
 // projects lists every project, the default first.
 func (e *sentryExporter) projects() []*project {
@@ -221,8 +249,8 @@ func (e *sentryExporter) shutdown(context.Context) error {
 	return nil
 }
 
-// delivery is what became of one event of a batch.
-type delivery struct {
+// sentEvent is one event of a batch and what the transport made of it.
+type sentEvent struct {
 	event  sentryEvent
 	result transport.Result
 	// oversize marks an event that was not sent because Sentry refuses its size.
@@ -233,34 +261,25 @@ type delivery struct {
 // Events that failed transiently or were rate limited go back to exporterhelper as a smaller batch
 // holding just their spans, so a retry never resends what Sentry already accepted.
 func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	var outcomes []delivery.Outcome[ptrace.Traces]
 	if len(e.routes) == 0 {
-		return e.pushProject(ctx, e.defaultProject, td).err()
+		outcomes = []delivery.Outcome[ptrace.Traces]{e.pushProject(ctx, e.defaultProject, td)}
+	} else {
+		outcomes = delivery.ForEachProject(e.route(ctx, td), func(part routedBatch) delivery.Outcome[ptrace.Traces] {
+			return e.pushProject(ctx, part.project, part.td)
+		})
 	}
-	parts := e.route(ctx, td)
-	outcomes := make([]pushOutcome, len(parts))
-	var wg sync.WaitGroup
-	for i, part := range parts {
-		wg.Add(1)
-		// Projects are sent in parallel: one that is slow or down does not hold back the others.
-		go func() {
-			defer wg.Done()
-			outcomes[i] = e.pushProject(ctx, part.project, part.td)
-		}()
-	}
-	wg.Wait()
-	merged := mergeOutcomes(outcomes)
-	if merged.retryErr != nil && merged.dropErr != nil && !merged.dropLogged {
-		// The permanent part cannot ride on a retryable error; it was counted, say it once here.
-		e.logger.Warn("Dropping Sentry events that cannot be delivered", zap.Error(merged.dropErr))
-		merged.dropLogged = true
-	}
-	return merged.err()
+	merged := delivery.Merge(outcomes, ptrace.NewTraces, func(dst, src ptrace.Traces) {
+		src.ResourceSpans().MoveAndAppendTo(dst.ResourceSpans())
+	})
+	return merged.Err(e.logger, "Sentry events", consumererror.NewTraces)
 }
 
 // pushProject sends one project's part of a batch.
-func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) pushOutcome {
+func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
 	opts := p.opts
 	opts.now = pcommon.NewTimestampFromTime(time.Now())
+	opts.retry = takeRetryState(td)
 	scratch := e.scratch.Get()
 	defer func() {
 		scratch.release()
@@ -271,11 +290,11 @@ func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.
 	events, repairs := transformWith(scratch, td, opts)
 	if len(events) == 0 {
 		e.recordRepairs(ctx, &repairs)
-		return pushOutcome{}
+		return delivery.Outcome[ptrace.Traces]{}
 	}
-	deliveries := e.sendAll(ctx, p, events, &repairs)
+	sent := e.sendAll(ctx, p, events, &repairs)
 	e.recordRepairs(ctx, &repairs)
-	return e.settle(p, td, len(events), deliveries, opts.now)
+	return e.settle(ctx, p, td, sent, opts.now)
 }
 
 // routedBatch is the part of a batch that goes to one project.
@@ -334,7 +353,7 @@ func spanCount(rs ptrace.ResourceSpans) int {
 // recordUnrouted counts spans dropped by routing.drop_unmatched and logs them once per interval.
 func (e *sentryExporter) recordUnrouted(ctx context.Context, spans int) {
 	e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(spans), metric.WithAttributes(
-		attribute.String("category", string(ratelimit.CategorySpan)), attribute.String("reason", "unrouted")))
+		metadata.AttributeCategorySpan.KeyValue(), metadata.AttributeReasonUnrouted.KeyValue()))
 	e.unroutedMu.Lock()
 	e.pendingUnrouted += spans
 	now := time.Now()
@@ -360,7 +379,7 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 		return
 	}
 	repairs.Each(func(k sanitize.Kind, n int) {
-		e.telemetry.SentryExporterRepairs.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", k.String())))
+		e.telemetry.SentryExporterRepairs.Add(ctx, int64(n), metric.WithAttributes(repairKindAttribute(k)))
 	})
 	e.repairMu.Lock()
 	e.pendingRepairs.Merge(repairs)
@@ -381,9 +400,9 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once, and counts the
 // values repaired while encoding them in repairs.
-func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent, repairs *sanitize.Counts) []delivery {
+func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent, repairs *sanitize.Counts) []sentEvent {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
-	perWorker := make([][]delivery, workers)
+	perWorker := make([][]sentEvent, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var repairsMu sync.Mutex
@@ -409,7 +428,7 @@ func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentr
 		}()
 	}
 	wg.Wait()
-	out := make([]delivery, 0, len(events))
+	out := make([]sentEvent, 0, len(events))
 	for _, ds := range perWorker {
 		out = append(out, ds...)
 	}
@@ -476,14 +495,14 @@ func (e *sentryExporter) trim(sw *sendWorker) {
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev sentryEvent, out []delivery) []delivery {
+func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev sentryEvent, out []sentEvent) []sentEvent {
 	t := p.transport
 	if ctx.Err() != nil {
-		return append(out, delivery{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
+		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
 	if until, limited := t.Wait(ctx, ev.category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
-		return append(out, delivery{event: ev, result: transport.Result{
+		return append(out, sentEvent{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
 			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
 		}})
@@ -496,7 +515,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
-		return append(out, delivery{event: ev, oversize: true, result: transport.Result{
+		return append(out, sentEvent{event: ev, oversize: true, result: transport.Result{
 			Outcome: transport.Permanent,
 			Err:     fmt.Errorf("event of %d bytes exceeds Sentry's %d byte limit", len(payload), maxEventBytes),
 		}})
@@ -524,269 +543,70 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
 	// timeout still bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and
 	// retrying it, regrouped, would store its spans twice. New requests do not start after the deadline.
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
+		}
+		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: err}})
+	}
 	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.category)
+	e.releaseRequestSlot()
 	if haveReport && res.Outcome != transport.Accepted {
 		// The report did not arrive either; keep its counts for the next envelope.
 		_ = p.reports.Restore(report)
 	}
-	if res.Sent {
-		e.telemetry.SentryExporterRequests.Add(ctx, 1, statusCodeOption(res.StatusCode))
-		e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
-		e.telemetry.SentryExporterBytesSent.Add(ctx, int64(res.BytesSent))
-	}
+	e.recorder(p).Request(ctx, &res)
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
 		if a, b, ok := splitTransaction(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
-		return append(out, delivery{event: ev, oversize: true, result: res})
+		return append(out, sentEvent{event: ev, oversize: true, result: res})
 	}
-	return append(out, delivery{event: ev, result: res})
+	return append(out, sentEvent{event: ev, result: res})
 }
 
-// acceptedOption is the status_code attribute of a 200 answer, built once: nearly every request
-// gets one, and building the option allocated for each.
-var acceptedOption = metric.WithAttributeSet(attribute.NewSet(attribute.Int("status_code", http.StatusOK)))
-
-// statusCodeOption is the status_code attribute for the request metrics.
-func statusCodeOption(code int) metric.AddOption {
-	if code == http.StatusOK {
-		return acceptedOption
-	}
-	return metric.WithAttributes(attribute.Int("status_code", code))
+// recorder records p's deliveries: the exporter's metrics and p's client reports.
+func (e *sentryExporter) recorder(p *project) delivery.Recorder {
+	return delivery.Recorder{Telemetry: e.telemetry, Reports: &p.reports}
 }
 
-// pushOutcome is what exporterhelper must hear about one push (or one project's part of it).
-type pushOutcome struct {
-	// retry holds the spans still owed to Sentry; empty when nothing is.
-	retry    ptrace.Traces
-	retryErr error
-	// retryAt is set when every retry is waiting for a rate limit to end.
-	retryAt time.Time
-	// dropErr describes events given up on; dropLogged says it was logged already.
-	dropErr    error
-	dropLogged bool
-}
-
-// err turns the outcome into the error exporterhelper acts on: nil, permanent (drop), throttled
-// (wait for Sentry's deadline) or retryable with the failed subset.
-func (o pushOutcome) err() error {
-	if o.retryErr == nil {
-		if o.dropErr != nil && !o.dropLogged {
-			return consumererror.NewPermanent(o.dropErr)
+// settle settles each event through the delivery policy and builds the batch exporterhelper
+// retries: the spans of the events still owed, each marked with what of it is owed.
+func (e *sentryExporter) settle(ctx context.Context, p *project, td ptrace.Traces, sent []sentEvent, pushedAt pcommon.Timestamp) delivery.Outcome[ptrace.Traces] {
+	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry events")
+	var retry map[spanPosition]spanRetry
+	for i := range sent {
+		ev := &sent[i].event
+		first := ev.firstAttempt
+		if first == 0 {
+			first = pushedAt
 		}
-		return nil
-	}
-	err := o.retryErr
-	if !o.retryAt.IsZero() {
-		err = exporterhelper.NewThrottleRetry(err, time.Until(o.retryAt))
-	}
-	return consumererror.NewTraces(err, o.retry)
-}
-
-// mergeOutcomes combines the projects' outcomes into one. Data throttled by one project waits only
-// as long as the earliest deadline, and not at all when another project failed transiently, so one
-// project's rate limit does not delay the others' retries.
-func mergeOutcomes(outcomes []pushOutcome) pushOutcome {
-	var merged pushOutcome
-	var retryErrs, dropErrs []error
-	throttledOnly := true
-	for _, o := range outcomes {
-		if o.dropErr != nil {
-			dropErrs = append(dropErrs, o.dropErr)
-			merged.dropLogged = merged.dropLogged || o.dropLogged
+		a := delivery.Attempt{
+			Category: ev.category, Items: 1, Spans: len(ev.spans),
+			Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime(),
 		}
-		if o.retryErr == nil {
+		if s.Add(ctx, i, &a) != delivery.Owed {
 			continue
 		}
-		if len(retryErrs) == 0 {
-			merged.retry = ptrace.NewTraces()
+		if retry == nil {
+			retry = make(map[spanPosition]spanRetry)
 		}
-		retryErrs = append(retryErrs, o.retryErr)
-		o.retry.ResourceSpans().MoveAndAppendTo(merged.retry.ResourceSpans())
-		switch {
-		case o.retryAt.IsZero():
-			throttledOnly = false
-		case merged.retryAt.IsZero() || o.retryAt.Before(merged.retryAt):
-			merged.retryAt = o.retryAt
+		owes := resendTransaction
+		if ev.category == ratelimit.CategoryError {
+			owes = resendErrors
 		}
-	}
-	if !throttledOnly {
-		merged.retryAt = time.Time{}
-	}
-	merged.retryErr = errors.Join(retryErrs...)
-	merged.dropErr = errors.Join(dropErrs...)
-	return merged
-}
-
-// settle counts what was delivered and dropped and decides what exporterhelper retries.
-//
-// Data that exporterhelper would give up on anyway (retries off, or a rate limit that ends after
-// retry_on_failure.max_elapsed_time) is dropped here instead, so that it is counted, logged and
-// reported to Sentry in a client report (ratelimit_backoff, network_error, send_error).
-func (e *sentryExporter) settle(p *project, td ptrace.Traces, events int, deliveries []delivery, pushedAt pcommon.Timestamp) pushOutcome {
-	ctx := context.Background()
-	var (
-		retry       map[spanPosition]string
-		retryAt     time.Time
-		retryErr    error
-		retryCount  int
-		throttled   = true
-		dropped     int
-		droppedErrs []error
-	)
-	for i := range deliveries {
-		d := &deliveries[i]
-		ev := &d.event
-		category := attribute.String("category", string(ev.category))
-		switch d.result.Outcome {
-		case transport.Accepted:
-			e.telemetry.SentryExporterEnvelopesSent.Add(ctx, 1, metric.WithAttributes(category))
-			if ev.category == ratelimit.CategoryTransaction {
-				e.telemetry.SentryExporterSpansSent.Add(ctx, int64(len(ev.spans)))
+		for _, pos := range ev.spans {
+			need := owes
+			if have, ok := retry[pos]; ok && have.owes != owes {
+				need = "" // both the transaction and the errors of this span
 			}
-		case transport.Permanent:
-			reason := "rejected"
-			if d.oversize {
-				reason = "oversize"
-				// Sentry never saw it; Sentry counts what it rejected itself.
-				p.recordDiscard(clientreport.ReasonSendError, ev)
-			}
-			e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", reason)))
-			dropped++
-			if len(droppedErrs) < 3 {
-				droppedErrs = append(droppedErrs, d.result.Err)
-			}
-		default:
-			if reason, giveUp := e.givesUp(d, pushedAt); giveUp {
-				if d.result.StatusCode != http.StatusTooManyRequests {
-					// Sentry counts what it refused with 429 itself; report only what it never saw.
-					p.recordDiscard(reason, ev)
-				}
-				e.telemetry.SentryExporterItemsDropped.Add(ctx, 1, metric.WithAttributes(category, attribute.String("reason", string(reason))))
-				dropped++
-				if len(droppedErrs) < 3 {
-					droppedErrs = append(droppedErrs, fmt.Errorf("retries would end before Sentry takes it: %w", d.result.Err))
-				}
-				continue
-			}
-			if retry == nil {
-				retry = make(map[spanPosition]string)
-			}
-			owed := resendTransaction
-			if ev.category == ratelimit.CategoryError {
-				owed = resendErrors
-			}
-			for _, p := range ev.spans {
-				need := owed
-				if have, ok := retry[p]; ok && have != owed {
-					need = "" // both the transaction and the errors of this span
-				}
-				retry[p] = need
-			}
-			retryCount++
-			retryErr = d.result.Err
-			if d.result.Outcome != transport.RateLimited {
-				throttled = false
-			} else if d.result.RetryAt.After(retryAt) {
-				retryAt = d.result.RetryAt
-			}
+			retry[pos] = spanRetry{owes: need, firstAttempt: first}
 		}
 	}
-	var out pushOutcome
-	if dropped > 0 {
-		out.dropErr = fmt.Errorf("%d of %d Sentry events dropped, not retryable: %w", dropped, events, errors.Join(droppedErrs...))
-		if retry != nil {
-			// The retryable part is returned; the dropped part is reported here, once.
-			e.logger.Warn("Dropping Sentry events that cannot be delivered", zap.Int("dropped", dropped), zap.Error(out.dropErr))
-			out.dropLogged = true
-		}
-	}
+	out := s.Outcome()
 	if retry == nil {
-		return out
+		return delivery.WithRetry(out, ptrace.Traces{})
 	}
-	out.retryErr = fmt.Errorf("%d of %d Sentry events not delivered yet, retrying: %w", retryCount, events, retryErr)
-	if throttled {
-		out.retryAt = retryAt
-	}
-	out.retry = subsetTraces(td, retry, pushedAt)
-	return out
-}
-
-// givesUp reports whether exporterhelper would drop this failed event without another try: retries
-// are off, or the rate limit ends after retry_on_failure.max_elapsed_time since the first attempt.
-func (e *sentryExporter) givesUp(d *delivery, pushedAt pcommon.Timestamp) (clientreport.Reason, bool) {
-	reason := clientreport.ReasonNetworkError
-	if d.result.Outcome == transport.RateLimited {
-		reason = clientreport.ReasonRateLimitBackoff
-	}
-	retry := e.cfg.BackOffConfig
-	if !retry.Enabled {
-		return reason, true
-	}
-	if d.result.Outcome != transport.RateLimited || retry.MaxElapsedTime <= 0 {
-		return reason, false
-	}
-	first := d.event.firstAttempt
-	if first == 0 {
-		first = pushedAt
-	}
-	return reason, d.result.RetryAt.After(first.AsTime().Add(retry.MaxElapsedTime))
-}
-
-// recordDiscard counts a dropped event for the next client report: a transaction with its spans.
-func (p *project) recordDiscard(reason clientreport.Reason, ev *sentryEvent) {
-	if ev.category == ratelimit.CategoryTransaction {
-		p.reports.RecordTransactions(reason, 1, len(ev.event.Spans))
-		return
-	}
-	p.reports.Record(reason, string(ev.category), 1)
-}
-
-// subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
-// still has to be sent and when it was first sent.
-func subsetTraces(td ptrace.Traces, retry map[spanPosition]string, firstAttempt pcommon.Timestamp) ptrace.Traces {
-	out := ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		rs := rss.At(ri)
-		var outRS ptrace.ResourceSpans
-		haveRS := false
-		sss := rs.ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			ss := sss.At(si)
-			var outSS ptrace.ScopeSpans
-			haveSS := false
-			spans := ss.Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				need, ok := retry[spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}]
-				if !ok {
-					continue
-				}
-				if !haveRS {
-					outRS = out.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(outRS.Resource())
-					outRS.SetSchemaUrl(rs.SchemaUrl())
-					haveRS = true
-				}
-				if !haveSS {
-					outSS = outRS.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(outSS.Scope())
-					outSS.SetSchemaUrl(ss.SchemaUrl())
-					haveSS = true
-				}
-				span := outSS.Spans().AppendEmpty()
-				spans.At(pi).CopyTo(span)
-				if need == "" {
-					span.Attributes().Remove(resendAttribute)
-				} else {
-					span.Attributes().PutStr(resendAttribute, need)
-				}
-				if _, ok := span.Attributes().Get(firstAttemptAttribute); !ok {
-					span.Attributes().PutInt(firstAttemptAttribute, int64(firstAttempt))
-				}
-			}
-		}
-	}
-	return out
+	return delivery.WithRetry(out, subsetTraces(td, retry))
 }

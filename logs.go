@@ -2,19 +2,16 @@ package sentryexporter
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.uber.org/zap"
 
 	"github.com/otelsentry/sentryexporter/internal/clientreport"
+	"github.com/otelsentry/sentryexporter/internal/delivery"
 	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrylogs"
 	"github.com/otelsentry/sentryexporter/internal/transport"
@@ -24,48 +21,16 @@ import (
 const logItemContentType = "application/vnd.sentry.items.log+json"
 
 // pushLogs sends log records as Sentry logs, each resource to its project, through the same
-// delivery as traces (the same rate limits per project). Batches that failed transiently go back to
-// exporterhelper on their own.
+// delivery policy as traces (the same rate limits per project, projects in parallel). Batches that
+// failed transiently go back to exporterhelper on their own.
 func (e *sentryExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	parts := e.routeLogs(ctx, ld)
-	var retry plog.Logs
-	var retryErrs, dropErrs []error
-	var retryAt time.Time
-	throttledOnly := true
-	for _, part := range parts {
-		failed, at, retryErr, dropErr := e.pushProjectLogs(ctx, part.project, part.ld)
-		if dropErr != nil {
-			dropErrs = append(dropErrs, dropErr)
-		}
-		if retryErr == nil {
-			continue
-		}
-		if len(retryErrs) == 0 {
-			retry = plog.NewLogs()
-		}
-		retryErrs = append(retryErrs, retryErr)
-		failed.ResourceLogs().MoveAndAppendTo(retry.ResourceLogs())
-		switch {
-		case at.IsZero():
-			throttledOnly = false
-		case retryAt.IsZero() || at.Before(retryAt):
-			retryAt = at
-		}
-	}
-	if len(retryErrs) == 0 {
-		if len(dropErrs) > 0 {
-			return consumererror.NewPermanent(errors.Join(dropErrs...))
-		}
-		return nil
-	}
-	if len(dropErrs) > 0 {
-		e.logger.Warn("Dropping Sentry logs that cannot be delivered", zap.Error(errors.Join(dropErrs...)))
-	}
-	err := errors.Join(retryErrs...)
-	if throttledOnly && !retryAt.IsZero() {
-		err = exporterhelper.NewThrottleRetry(err, time.Until(retryAt))
-	}
-	return consumererror.NewLogs(err, retry)
+	outcomes := delivery.ForEachProject(e.routeLogs(ctx, ld), func(part routedLogs) delivery.Outcome[plog.Logs] {
+		return e.pushProjectLogs(ctx, part.project, part.ld)
+	})
+	merged := delivery.Merge(outcomes, plog.NewLogs, func(dst, src plog.Logs) {
+		src.ResourceLogs().MoveAndAppendTo(dst.ResourceLogs())
+	})
+	return merged.Err(e.logger, "Sentry logs", consumererror.NewLogs)
 }
 
 // routedLogs is the part of a logs batch that goes to one project.
@@ -102,89 +67,79 @@ func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLo
 	}
 	if unrouted > 0 {
 		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(unrouted), metric.WithAttributes(
-			attribute.String("category", string(ratelimit.CategoryLogItem)), attribute.String("reason", "unrouted")))
+			metadata.AttributeCategoryLogItem.KeyValue(), metadata.AttributeReasonUnrouted.KeyValue()))
 	}
 	return parts
 }
 
 // pushProjectLogs sends one project's logs, one envelope per batch of at most 100 records, and
-// returns the records still owed, when they may be retried (zero: with backoff), and the errors.
-func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) (plog.Logs, time.Time, error, error) {
+// settles each through the delivery policy; what is owed is returned as the records to retry.
+func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
+	pushedAt := time.Now()
 	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.environment})
 	if stats.Truncated > 0 {
-		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(attribute.String("kind", "truncated")))
+		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
 	}
-	category := attribute.String("category", string(ratelimit.CategoryLogItem))
+	recorder := e.recorder(p)
 	if stats.Dropped > 0 {
-		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(stats.Dropped), metric.WithAttributes(category, attribute.String("reason", "oversize")))
-		p.reports.Record(clientreport.ReasonSendError, clientreport.CategoryLogItem, stats.Dropped)
+		recorder.Dropped(ctx, ratelimit.CategoryLogItem, stats.Dropped, 0,
+			delivery.Drop{Reason: metadata.AttributeReasonOversize, Report: clientreport.ReasonSendError})
 	}
-	var (
-		failed    []sentrylogs.Position
-		retryAt   time.Time
-		throttled = true
-		lastErr   error
-		dropped   int
-		dropErr   error
-		buf       []byte
-	)
+	s := delivery.NewSettlement(e.policy, recorder, pushedAt, "Sentry logs")
+	var buf []byte
 	for i := range batches {
 		b := &batches[i]
-		buf = envelope.Append(buf[:0], envelope.Header{
-			SentAt:     time.Now(),
-			SDKName:    sdkName,
-			SDKVersion: Version,
-			// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace),
-			// and a trace header without timestamps makes Spotlight fold the logs into the trace.
-		}, envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload})
-		p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
-		if ctx.Err() != nil {
-			failed = append(failed, b.Records...)
-			lastErr, throttled = ctx.Err(), false
-			continue
+		a := delivery.Attempt{Category: ratelimit.CategoryLogItem, Items: b.Count, Result: e.sendLogs(ctx, p, b, &buf)}
+		s.Add(ctx, i, &a)
+	}
+	out := s.Outcome()
+	owed := s.Owed()
+	if len(owed) == 0 {
+		return delivery.WithRetry(out, plog.Logs{})
+	}
+	var failed []sentrylogs.Position
+	for _, i := range owed {
+		failed = append(failed, batches[i].Records...)
+	}
+	return delivery.WithRetry(out, subsetLogs(ld, failed))
+}
+
+// sendLogs posts one batch of logs in an envelope (with the project's pending client report, as
+// trace envelopes carry it) built in buf, and returns the transport's answer.
+func (e *sentryExporter) sendLogs(ctx context.Context, p *project, b *sentrylogs.Batch, buf *[]byte) transport.Result {
+	p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
+	if err := ctx.Err(); err != nil {
+		return transport.Result{Outcome: transport.Retryable, Err: err}
+	}
+	now := time.Now()
+	items := [2]envelope.Item{{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload}}
+	n := 1
+	report, haveReport := p.reports.Take(now)
+	if haveReport {
+		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
+		n = 2
+	}
+	*buf = envelope.Append((*buf)[:0], envelope.Header{
+		SentAt:     now,
+		SDKName:    sdkName,
+		SDKVersion: Version,
+		// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace),
+		// and a trace header without timestamps makes Spotlight fold the logs into the trace.
+	}, items[:n]...)
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
 		}
-		// As for traces: a request under way finishes, so its outcome is known (see send).
-		res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryLogItem)
-		if res.Sent {
-			e.telemetry.SentryExporterRequests.Add(ctx, 1, statusCodeOption(res.StatusCode))
-			e.telemetry.SentryExporterRequestDuration.Record(ctx, res.Duration.Seconds())
-			e.telemetry.SentryExporterBytesSent.Add(ctx, int64(res.BytesSent))
-		}
-		switch res.Outcome {
-		case transport.Accepted:
-			e.telemetry.SentryExporterEnvelopesSent.Add(ctx, 1, metric.WithAttributes(category))
-			e.telemetry.SentryExporterLogsSent.Add(ctx, int64(b.Count))
-		case transport.Permanent:
-			e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, attribute.String("reason", "rejected")))
-			dropped += b.Count
-			dropErr = res.Err
-		default:
-			if !e.cfg.BackOffConfig.Enabled {
-				e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(b.Count), metric.WithAttributes(category, attribute.String("reason", "retries_disabled")))
-				dropped += b.Count
-				dropErr = res.Err
-				continue
-			}
-			failed = append(failed, b.Records...)
-			lastErr = res.Err
-			if res.Outcome != transport.RateLimited {
-				throttled = false
-			} else if res.RetryAt.After(retryAt) {
-				retryAt = res.RetryAt
-			}
-		}
+		return transport.Result{Outcome: transport.Retryable, Err: err}
 	}
-	var outDrop error
-	if dropped > 0 {
-		outDrop = fmt.Errorf("%d Sentry logs dropped, not retryable: %w", dropped, dropErr)
+	// As for traces: a request under way finishes, so its outcome is known (see send).
+	res := p.transport.Send(context.WithoutCancel(ctx), *buf, ratelimit.CategoryLogItem)
+	e.releaseRequestSlot()
+	if haveReport && res.Outcome != transport.Accepted {
+		_ = p.reports.Restore(report) // it did not arrive either; keep its counts for the next envelope
 	}
-	if len(failed) == 0 {
-		return plog.Logs{}, time.Time{}, nil, outDrop
-	}
-	if !throttled {
-		retryAt = time.Time{}
-	}
-	return subsetLogs(ld, failed), retryAt, fmt.Errorf("%d Sentry logs not delivered yet, retrying: %w", len(failed), lastErr), outDrop
+	e.recorder(p).Request(ctx, &res)
+	return res
 }
 
 // subsetLogs copies the records at the given positions into a new batch.

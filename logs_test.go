@@ -11,12 +11,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/metadatatest"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
 )
@@ -110,4 +113,34 @@ func TestLogsHonourTheLogItemRateLimit(t *testing.T) {
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logsFixture(150)))
 	assert.GreaterOrEqual(t, time.Since(start), time.Second, "held until the log_item deadline")
 	assert.Len(t, srv.Logs(), 150, "every record once, the refused batch after the deadline")
+}
+
+// TestLogsFollowTheTracesDeliveryPolicy: with retries off, a log batch Sentry answered 503 is dropped
+// as send_error, as an error event would be, and reported to Sentry in the client report that rides
+// on the next logs envelope (a logs-only pipeline has no other envelope to carry it).
+func TestLogsFollowTheTracesDeliveryPolicy(t *testing.T) {
+	t.Parallel()
+	var once atomic.Bool
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(func(r *sentrytest.Request) sentrytest.Fault {
+		if slices.Contains(r.ItemTypes, "log") && once.CompareAndSwap(false, true) {
+			return sentrytest.Status(503)(r)
+		}
+		return sentrytest.Fault{}
+	}))
+	exp, tel := startLogsExporter(t, srv, map[string]any{"retry_on_failure": map[string]any{"enabled": false}})
+	err := exp.ConsumeLogs(context.Background(), logsFixture(30))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "not retried: %v", err)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsFixture(5)))
+
+	assert.Len(t, srv.Logs(), 5)
+	var reported []sentrytest.DiscardedEvents
+	for _, r := range srv.ClientReports() {
+		reported = append(reported, r.DiscardedEvents...)
+	}
+	assert.Equal(t, []sentrytest.DiscardedEvents{{Reason: "send_error", Category: "log_item", Quantity: 30}}, reported)
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(metadata.AttributeCategoryLogItem.KeyValue(), metadata.AttributeReasonSendError.KeyValue()),
+		Value:      30,
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }

@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,7 +107,18 @@ func TestRoutingRateLimitOfOneProjectDoesNotDelayAnother(t *testing.T) {
 		return sentrytest.Fault{}
 	}
 	limited := sentrytest.NewTest(t, sentrytest.WithProjectID("11"), sentrytest.WithFaults(limitFirstTransaction))
-	healthy := sentrytest.NewTest(t, sentrytest.WithProjectID("22"))
+	// The order of events, not a stopwatch: as each transaction reaches the healthy project, note
+	// how many the limited one has accepted by then.
+	var mu sync.Mutex
+	var limitedAtHealthy []int
+	healthy := sentrytest.NewTest(t, sentrytest.WithProjectID("22"), sentrytest.WithFaults(func(r *sentrytest.Request) sentrytest.Fault {
+		if slices.Contains(r.ItemTypes, "transaction") {
+			mu.Lock()
+			limitedAtHealthy = append(limitedAtHealthy, len(limited.Transactions()))
+			mu.Unlock()
+		}
+		return sentrytest.Fault{}
+	}))
 	exp, _ := startExporter(t, healthy, map[string]any{
 		"sending_queue": map[string]any{"enabled": true},
 		"routing":       map[string]any{"dsns": map[string]any{"checkout": limited.DSN()}},
@@ -114,12 +126,56 @@ func TestRoutingRateLimitOfOneProjectDoesNotDelayAnother(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, exp.ConsumeTraces(context.Background(), routedBatchFixture()))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard against hanging
 	defer cancel()
 	require.NoError(t, healthy.WaitForTransactions(ctx, 2))
-	assert.Less(t, time.Since(start), 2*time.Second, "the healthy project is not held back by the other's 3 s limit")
 	require.NoError(t, limited.WaitForTransactions(ctx, 1))
+	mu.Lock()
+	assert.Equal(t, []int{0, 0}, limitedAtHealthy,
+		"the healthy project got both transactions while the limited one still waited out its 3 s limit")
+	mu.Unlock()
 	assert.GreaterOrEqual(t, time.Since(start), 3*time.Second, "the limited project waited for its deadline")
 	assert.Len(t, healthy.Transactions(), 2, "nothing resent to the healthy project")
 	assert.Len(t, limited.Transactions(), 1)
+}
+
+// TestRequestsInFlightAreBoundedOverAllProjects: with routing, max_requests_in_flight (times the queue's
+// consumers) bounds the requests of all projects together, not each project's.
+func TestRequestsInFlightAreBoundedOverAllProjects(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	overlap := make(chan struct{})
+	var once sync.Once
+	hook := sentrytest.WithFaults(func(*sentrytest.Request) sentrytest.Fault {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if n > 1 {
+			once.Do(func() { close(overlap) })
+		}
+		// Hold the request a moment so that unbounded senders would pile up beside it.
+		select {
+		case <-overlap:
+		case <-time.After(50 * time.Millisecond):
+		}
+		return sentrytest.Fault{}
+	})
+	checkout := sentrytest.NewTest(t, sentrytest.WithProjectID("11"), hook)
+	payments := sentrytest.NewTest(t, sentrytest.WithProjectID("22"), hook)
+	fallback := sentrytest.NewTest(t, hook)
+	exp, _ := startExporter(t, fallback, map[string]any{
+		"max_requests_in_flight": 1,
+		"routing":                map[string]any{"dsns": map[string]any{"checkout": checkout.DSN(), "payments": payments.DSN()}},
+	})
+	require.NoError(t, exp.ConsumeTraces(context.Background(), routedBatchFixture()))
+
+	assert.Len(t, checkout.Transactions(), 1)
+	assert.Len(t, payments.Transactions(), 1)
+	assert.Len(t, fallback.Transactions(), 1)
+	assert.Equal(t, int32(1), most.Load(), "one request at a time over the three projects")
 }

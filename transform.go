@@ -35,19 +35,24 @@ const (
 // carry: Sentry's SDKs stop at 1000 and its backend limits segments to about as many.
 const maxSpansPerTransaction = 1000
 
-// Markers on spans that exporterhelper hands back for a retry after a partial failure. They never
-// reach Sentry (every key with markerPrefix is left out of span data).
-//   - resendAttribute: "errors" when only the span's error events still need sending, "transaction"
-//     when only its transaction does.
-//   - firstAttemptAttribute: when the span was first sent (Unix nanoseconds), so the exporter knows
-//     when retry_on_failure.max_elapsed_time will give up on it.
+// What a retried span still owes Sentry (spanRetry.owes). The transform learns it from the
+// exporter's retry state (transformOptions.retry), never from the span itself.
 const (
-	markerPrefix          = "sentryexporter."
-	resendAttribute       = markerPrefix + "resend"
-	firstAttemptAttribute = markerPrefix + "first_attempt"
-	resendErrors          = "errors"
-	resendTransaction     = "transaction"
+	// resendErrors: only the span's error events still need sending.
+	resendErrors = "errors"
+	// resendTransaction: only its transaction does.
+	resendTransaction = "transaction"
 )
+
+// spanRetry is what the exporter knows of a span it hands to the transform again after a partial
+// failure.
+type spanRetry struct {
+	// owes is resendErrors, resendTransaction, or "" when both are still owed.
+	owes string
+	// firstAttempt is when the span was first sent, so that delivery knows when
+	// retry_on_failure.max_elapsed_time will give up on it.
+	firstAttempt pcommon.Timestamp
+}
 
 // transformOptions are the parts of the configuration the transform needs.
 type transformOptions struct {
@@ -60,6 +65,8 @@ type transformOptions struct {
 	orgID     string
 	// now stands in for a span without any timestamp.
 	now pcommon.Timestamp
+	// retry is what a retried batch still owes, by span position; nil on a first attempt.
+	retry map[spanPosition]spanRetry
 }
 
 // sentryEvent is one Sentry transaction or error event made from a batch, with what its envelope
@@ -350,11 +357,8 @@ func (b *batchTransform) collectSpans(td ptrace.Traces) {
 					head:     -1,
 					parent:   -1,
 				}
-				if v, ok := span.Attributes().Get(resendAttribute); ok {
-					e.resend = v.Str()
-				}
-				if v, ok := span.Attributes().Get(firstAttemptAttribute); ok {
-					e.firstAttempt = pcommon.Timestamp(v.Int())
+				if r, ok := b.opts.retry[e.pos]; ok {
+					e.resend, e.firstAttempt = r.owes, r.firstAttempt
 				}
 				b.repairSpan(&e)
 				b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
@@ -593,7 +597,7 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 		TransactionInfo: &sentry.TransactionInfo{Source: name.Source},
 		StartTime:       root.StartTime,
 		Timestamp:       root.EndTime,
-		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root)},
+		Contexts:        map[string]sentry.Context{"trace": traceContextOf(root, e.span.Links().Len() > 0)},
 		Environment:     res.Environment,
 		Release:         res.Release,
 		Platform:        res.Platform,
@@ -624,9 +628,9 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 	}
 }
 
-// traceContextOf is contexts.trace for a transaction rooted at span s; its data is the root's,
-// written by encodeEvent.
-func traceContextOf(s *sentry.Span) sentry.Context {
+// traceContextOf is contexts.trace for a transaction rooted at span s; its data and, when the root
+// has any, its links are the root's, written by encodeEvent.
+func traceContextOf(s *sentry.Span, hasLinks bool) sentry.Context {
 	ctx := sentry.TraceContext{
 		TraceID:      s.TraceID,
 		SpanID:       s.SpanID,
@@ -636,6 +640,9 @@ func traceContextOf(s *sentry.Span) sentry.Context {
 		Status:       s.Status,
 	}.Map()
 	ctx["data"] = eventjson.RootSpanData
+	if hasLinks {
+		ctx["links"] = eventjson.SpanLinks(eventjson.RootSpanData)
+	}
 	return ctx
 }
 
@@ -663,9 +670,10 @@ func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span)
 }
 
 // appendSpanData writes span's data object: its attributes with their types kept, plus the OTel
-// facts Sentry has no field for (kind, status message, trace state, links, events, dropped counts).
-// It writes straight from pdata while the event is encoded, so the transform builds no map per span;
-// repairs of values (sanitize's rules) are counted in counts.
+// facts Sentry has no field for (kind, status message, trace state, events, dropped counts; links
+// have a field of their own, see appendSpanLinks). It writes straight from pdata while the event is
+// encoded, so the transform builds no map per span; repairs of values (sanitize's rules) are
+// counted in counts.
 func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byte {
 	dst = append(dst, `{"otel.kind":`...)
 	dst = envelope.AppendString(dst, spanKindName(span.Kind()))
@@ -689,28 +697,6 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 			dst = append(dst, c.key...)
 			dst = strconv.AppendUint(dst, uint64(c.n), 10)
 		}
-	}
-	if links := span.Links(); links.Len() > 0 {
-		dst = append(dst, `,"otel.links":[`...)
-		for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
-			l := links.At(i)
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			traceID, spanID := l.TraceID(), l.SpanID()
-			dst = append(dst, `{"trace_id":"`...)
-			dst = hex.AppendEncode(dst, traceID[:])
-			dst = append(dst, `","span_id":"`...)
-			dst = hex.AppendEncode(dst, spanID[:])
-			dst = append(dst, '"')
-			if l.Attributes().Len() > 0 {
-				dst = append(dst, `,"attributes":{`...)
-				dst, _ = eventjson.AppendAttributes(dst, l.Attributes(), "", nil, true, counts)
-				dst = append(dst, '}')
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
 	}
 	if events := span.Events(); events.Len() > 0 {
 		written := 0
@@ -740,15 +726,48 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 			dst = append(dst, ']')
 		}
 	}
-	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), markerPrefix, isOTelDataKey, false, counts)
+	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), "", isOTelDataKey, false, counts)
 	return append(dst, '}')
+}
+
+// appendSpanLinks writes the links of a span as Sentry's span links protocol has them (an array of
+// {trace_id, span_id, sampled, attributes}), or nothing when it has none. sampled is the W3C sampled
+// flag, left out when the link carries no flags at all (an SDK that does not record them).
+func appendSpanLinks(dst []byte, links ptrace.SpanLinkSlice, counts *sanitize.Counts) []byte {
+	if links.Len() == 0 {
+		return dst
+	}
+	dst = append(dst, '[')
+	for i := 0; i < links.Len() && i < sanitize.MaxArrayItems; i++ {
+		l := links.At(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		traceID, spanID := l.TraceID(), l.SpanID()
+		dst = append(dst, `{"trace_id":"`...)
+		dst = hex.AppendEncode(dst, traceID[:])
+		dst = append(dst, `","span_id":"`...)
+		dst = hex.AppendEncode(dst, spanID[:])
+		dst = append(dst, '"')
+		if flags := l.Flags(); flags != 0 {
+			dst = append(dst, `,"sampled":`...)
+			dst = strconv.AppendBool(dst, flags&0x1 != 0)
+		}
+		if l.Attributes().Len() > 0 {
+			dst = append(dst, `,"attributes":{`...)
+			dst, _ = eventjson.AppendAttributes(dst, l.Attributes(), "", nil, true, counts)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
 
 // isOTelDataKey reports whether an attribute would collide with a key appendSpanData writes itself;
 // such an attribute is left out rather than written twice.
 func isOTelDataKey(k string) bool {
 	switch k {
-	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.links", "otel.events",
+	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.events",
 		"otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count":
 		return true
 	}
@@ -761,8 +780,10 @@ func encodeEvent(enc *eventjson.Encoder, dst []byte, ev *sentryEvent, counts *sa
 	if len(ev.dataSpans) == 0 {
 		return enc.Append(dst, ev.event)
 	}
-	return enc.AppendWithData(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
+	return enc.AppendWithSpans(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
 		return appendSpanData(dst, ev.dataSpans[int(i)+1], counts)
+	}, func(dst []byte, i eventjson.SpanData) []byte {
+		return appendSpanLinks(dst, ev.dataSpans[int(i)+1].Links(), counts)
 	})
 }
 
@@ -835,7 +856,8 @@ func sampleRand(traceID pcommon.TraceID) string {
 }
 
 // eventID derives a stable event id from ids, so that a retried event keeps its id and Sentry can
-// recognise a duplicate.
+// recognise a duplicate. Sentry documents event_id as a uuid4 in 32 lowercase hex digits, so the
+// hash gets a version 4 UUID's version and variant bits (122 bits of it remain).
 func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	h := fnv.New128a()
 	_, _ = h.Write(traceID)
@@ -843,8 +865,11 @@ func eventID(traceID, spanID []byte, salt uint64) sentry.EventID {
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], salt)
 	_, _ = h.Write(s[:])
-	var sum [16]byte
-	return sentry.EventID(hex.EncodeToString(h.Sum(sum[:0])))
+	var buf [16]byte
+	sum := h.Sum(buf[:0])
+	sum[6] = sum[6]&0x0f | 0x40 // version 4
+	sum[8] = sum[8]&0x3f | 0x80 // variant RFC 4122
+	return sentry.EventID(hex.EncodeToString(sum))
 }
 
 // resourceInfo is what every event from one resource shares, computed once per resource: the
@@ -1036,7 +1061,7 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 	for k, v := range ev.event.Contexts {
 		secondEvent.Contexts[k] = v
 	}
-	secondEvent.Contexts["trace"] = traceContextOf(root)
+	secondEvent.Contexts["trace"] = traceContextOf(root, ev.dataSpans[1+half].Links().Len() > 0)
 	second.event = &secondEvent
 	second.spans = ev.spans[1+half:]
 	second.dataSpans = ev.dataSpans[1+half:]

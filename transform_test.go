@@ -188,29 +188,23 @@ func TestTransformSplitsTransactionsOverSentrysSpanLimit(t *testing.T) {
 		"a later part's root keeps its real parent, so the trace view stays connected")
 }
 
-func TestTransformResendMarkers(t *testing.T) {
+// TestTransformRetryState: a retried batch's spans owe only what the exporter's retry state says.
+func TestTransformRetryState(t *testing.T) {
 	t.Parallel()
-	build := func(marker string) ptrace.Traces {
-		b := newTraceBuilder()
-		b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-		s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
-		ev := s.Events().AppendEmpty()
-		ev.SetName("exception")
-		ev.Attributes().PutStr("exception.type", "ValueError")
-		ev.Attributes().PutStr("exception.message", "bad value")
-		if marker != "" {
-			for _, sp := range []ptrace.Span{b.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), s} {
-				sp.Attributes().PutStr(resendAttribute, marker)
-			}
-		}
-		return b.td
+	b := newTraceBuilder()
+	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "ValueError")
+	ev.Attributes().PutStr("exception.message", "bad value")
+	owing := func(owes string) transformOptions {
+		opts := testOptions
+		opts.retry = map[spanPosition]spanRetry{{span: 0}: {owes: owes, firstAttempt: 7}, {span: 1}: {owes: owes, firstAttempt: 7}}
+		return opts
 	}
 	count := func(events []sentryEvent) (tx, errs int) {
-		var enc eventjson.Encoder
-		var repairs sanitize.Counts
-		for i, ev := range events {
-			payload := encodeEvent(&enc, nil, &events[i], &repairs)
-			assert.NotContains(t, string(payload), markerPrefix, "the markers never reach Sentry")
+		for _, ev := range events {
 			if ev.category == ratelimit.CategoryTransaction {
 				tx++
 			} else {
@@ -219,12 +213,16 @@ func TestTransformResendMarkers(t *testing.T) {
 		}
 		return tx, errs
 	}
-	tx, errs := count(transformEvents(build(""), testOptions))
+	tx, errs := count(transformEvents(b.td, testOptions))
 	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs})
-	tx, errs = count(transformEvents(build(resendErrors), testOptions))
+	events := transformEvents(b.td, owing(resendErrors))
+	tx, errs = count(events)
 	assert.Equal(t, [2]int{0, 1}, [2]int{tx, errs}, "only the error event is still owed")
-	tx, errs = count(transformEvents(build(resendTransaction), testOptions))
+	assert.Equal(t, pcommon.Timestamp(7), events[0].firstAttempt, "the first attempt carries over to the event")
+	tx, errs = count(transformEvents(b.td, owing(resendTransaction)))
 	assert.Equal(t, [2]int{1, 0}, [2]int{tx, errs}, "only the transaction is still owed")
+	tx, errs = count(transformEvents(b.td, owing("")))
+	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs}, "both still owed")
 }
 
 func TestTransformOptions(t *testing.T) {
@@ -288,6 +286,12 @@ func checkGolden(t *testing.T, name string, td ptrace.Traces) {
 
 func TestTransformGoldenMultiService(t *testing.T) {
 	t.Parallel()
+	checkGolden(t, "multi_service", goldenMultiService())
+}
+
+// goldenMultiService is the trace of testdata/golden/multi_service.json: a frontend calling checkout,
+// which queries PostgreSQL and fails with a Java exception.
+func goldenMultiService() ptrace.Traces {
 	b := newTraceBuilder()
 	root := b.span("frontend", "a1", "a101", "", ptrace.SpanKindServer, "GET", 0, 100)
 	root.Attributes().PutStr("http.request.method", "GET")
@@ -319,7 +323,7 @@ func TestTransformGoldenMultiService(t *testing.T) {
 		"\tat com.shop.checkout.PaymentClient.charge(PaymentClient.java:88)\n"+
 		"\tat com.shop.checkout.CheckoutController.checkout(CheckoutController.java:41)\n"+
 		"\tat java.base/java.lang.Thread.run(Thread.java:1583)\n")
-	checkGolden(t, "multi_service", b.td)
+	return b.td
 }
 
 // transformEvents is transformTraces for tests that do not look at repairs.
@@ -364,16 +368,17 @@ func TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers(t *testing.T) {
 	t.Parallel()
 	b := newTraceBuilder()
 	p := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-	p.Attributes().PutStr(resendAttribute, resendErrors)
 	ev := p.Events().AppendEmpty()
 	ev.SetName("exception")
 	ev.Attributes().PutStr("exception.type", "E")
-	c := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
-	c.Attributes().PutStr(resendAttribute, resendTransaction)
-	d := b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
-	d.Attributes().PutStr(resendAttribute, resendTransaction)
+	b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
+	b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
+	opts := testOptions
+	opts.retry = map[spanPosition]spanRetry{
+		{span: 0}: {owes: resendErrors}, {span: 1}: {owes: resendTransaction}, {span: 2}: {owes: resendTransaction},
+	}
 
-	events := transformEvents(b.td, testOptions)
+	events := transformEvents(b.td, opts)
 	assert.Equal(t, []shape{{hexID("a2", 8), ids("a3")}}, shapesOf(events), "the owed spans form their own transaction")
 	errs := 0
 	for _, ev := range events {
@@ -452,4 +457,104 @@ func TestTransformScratchReusedAcrossBatchesLeavesNothingBehind(t *testing.T) {
 		}
 		require.Empty(t, scratch.index)
 	}
+}
+
+// TestTransformEventIDsAreUUIDv4 checks the documented form of event_id (a lowercase uuid4 in 32 hex
+// digits, develop.sentry.dev event payloads) on every event of the golden workloads, split
+// transactions included, and that ids stay stable across retries and distinct between events.
+func TestTransformEventIDsAreUUIDv4(t *testing.T) {
+	t.Parallel()
+	uuid4 := regexp.MustCompile(`^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$`)
+	for seed := range int64(3) {
+		td := workload.Small(seed)
+		first := transformEvents(td, testOptions)
+		again := transformEvents(td, testOptions)
+		require.Len(t, again, len(first))
+		seen := map[sentry.EventID]bool{}
+		for i, ev := range first {
+			id := ev.event.EventID
+			assert.Regexp(t, uuid4, string(id), "event %d of seed %d", i, seed)
+			assert.False(t, seen[id], "event id %s used twice", id)
+			seen[id] = true
+			assert.Equal(t, id, again[i].event.EventID, "a retried event keeps its id")
+			if a, b, ok := splitTransaction(ev); ok {
+				assert.Regexp(t, uuid4, string(a.event.EventID))
+				assert.Regexp(t, uuid4, string(b.event.EventID))
+			}
+		}
+	}
+}
+
+// TestTransformSendsSpanLinksWhereSentryReadsThem checks span links take Sentry's documented place
+// (develop.sentry.dev span links: contexts.trace.links for the root, spans[i].links for a child,
+// each {trace_id, span_id, sampled, attributes}), not span data, also for the root of a split part.
+func TestTransformSendsSpanLinksWhereSentryReadsThem(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	root := b.span("svc", "a", "01", "", ptrace.SpanKindConsumer, "orders process", 0, 50)
+	rl := root.Links().AppendEmpty()
+	rl.SetTraceID(traceID("b"))
+	rl.SetSpanID(spanID("0b"))
+	rl.SetFlags(0x301) // sampled, remote
+	rl.Attributes().PutStr("messaging.message.id", "m-1")
+	b.span("svc", "a", "02", "01", ptrace.SpanKindClient, "SELECT", 1, 2)
+	child := b.span("svc", "a", "03", "01", ptrace.SpanKindInternal, "batch", 2, 3)
+	cl := child.Links().AppendEmpty()
+	cl.SetTraceID(traceID("c"))
+	cl.SetSpanID(spanID("0c"))
+	cl.SetFlags(0x100) // not sampled
+	unknown := child.Links().AppendEmpty()
+	unknown.SetTraceID(traceID("d"))
+	unknown.SetSpanID(spanID("0d"))
+
+	events := transformEvents(b.td, testOptions)
+	require.Len(t, events, 1)
+	var enc eventjson.Encoder
+	var repairs sanitize.Counts
+	payload := encodeEvent(&enc, nil, &events[0], &repairs)
+	var tx struct {
+		Contexts struct {
+			Trace struct {
+				Links []map[string]any `json:"links"`
+				Data  map[string]any   `json:"data"`
+			} `json:"trace"`
+		} `json:"contexts"`
+		Spans []struct {
+			SpanID string           `json:"span_id"`
+			Links  []map[string]any `json:"links"`
+			Data   map[string]any   `json:"data"`
+		} `json:"spans"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &tx), "%s", payload)
+	assert.Equal(t, []map[string]any{{
+		"trace_id": hexID("b", 16), "span_id": hexID("0b", 8), "sampled": true,
+		"attributes": map[string]any{"messaging.message.id": "m-1"},
+	}}, tx.Contexts.Trace.Links)
+	assert.NotContains(t, tx.Contexts.Trace.Data, "otel.links")
+	byID := map[string][]map[string]any{}
+	for _, s := range tx.Spans {
+		assert.NotContains(t, s.Data, "otel.links")
+		byID[s.SpanID] = s.Links
+	}
+	assert.Nil(t, byID[hexID("02", 8)], "a span without links has none")
+	assert.Equal(t, []map[string]any{
+		{"trace_id": hexID("c", 16), "span_id": hexID("0c", 8), "sampled": false},
+		{"trace_id": hexID("d", 16), "span_id": hexID("0d", 8)}, // no flags: sampling unknown
+	}, byID[hexID("03", 8)])
+
+	// A later part of a split transaction is rooted at a child: its links move to contexts.trace.
+	_, second, ok := splitTransaction(events[0])
+	require.True(t, ok)
+	payload = encodeEvent(&enc, nil, &second, &repairs)
+	var part struct {
+		Contexts struct {
+			Trace struct {
+				SpanID string           `json:"span_id"`
+				Links  []map[string]any `json:"links"`
+			} `json:"trace"`
+		} `json:"contexts"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &part), "%s", payload)
+	require.Equal(t, hexID("03", 8), part.Contexts.Trace.SpanID, "the test splits at the span with links")
+	assert.Len(t, part.Contexts.Trace.Links, 2, "%s", payload)
 }

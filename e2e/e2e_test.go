@@ -127,8 +127,10 @@ func testTracesReachSentry(t *testing.T, bin string) {
 	})
 	require.True(t, complete, "received %d of %d transactions and %d of %d errors; rejected: %v; discarded: %v",
 		len(sentry.Transactions()), in.transactions, len(sentry.Errors()), in.exceptions, sentry.Rejections(), sentry.Discarded())
-	// Duplicates would come from retries: give them a moment to show up.
-	time.Sleep(500 * time.Millisecond)
+	// Duplicates would come from retries. Once exporterhelper has settled every span (sent or given
+	// up), every push has returned, so every request has been answered and no retry is pending:
+	// what Sentry holds now is final.
+	require.True(t, waitForSettled(t, col, len(in.spans)), "the exporter settled %v of %d spans", settledSpans(t, col), len(in.spans))
 
 	assert.Empty(t, sentry.Rejections(), "requests the fake refused as malformed or unauthorized")
 	assert.Empty(t, sentry.Discarded(), "items Relay would drop after answering 200")
@@ -174,6 +176,29 @@ func waitForDelivery(t *testing.T, sentry *sentrytest.Server, done func() bool) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// settledSpans is how many spans exporterhelper has finished with: sent or given up on.
+func settledSpans(t *testing.T, col *collector) float64 {
+	t.Helper()
+	m := col.metrics(t)
+	sent, _ := metricValue(m, "otelcol_exporter_sent_spans", `exporter="sentry"`)
+	failed, _ := metricValue(m, "otelcol_exporter_send_failed_spans", `exporter="sentry"`)
+	return sent + failed
+}
+
+// waitForSettled polls the collector's own metrics until exporterhelper has settled want spans.
+// The 60 s limit only keeps a broken exporter from hanging the test.
+func waitForSettled(t *testing.T, col *collector, want int) bool {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for settledSpans(t, col) < float64(want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond) // a poll interval, not a guess at how long delivery takes
+	}
+	return true
 }
 
 func checkSpansExactlyOnce(t *testing.T, in *input, got map[string]int) {

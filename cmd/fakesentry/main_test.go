@@ -81,7 +81,7 @@ func TestRunPrintsDSNSummaryAndTotals(t *testing.T) {
 	require.Eventually(t, func() bool {
 		m = dsnLine.FindStringSubmatch(stdout.String())
 		return m != nil
-	}, 5*time.Second, 5*time.Millisecond, "DSN line in %q", stdout.String())
+	}, 30*time.Second, 5*time.Millisecond, "DSN line in %q", stdout.String())
 	assert.Equal(t, "k", m[1])
 	assert.Equal(t, "/sentry/7", m[3])
 	url := "http://" + m[2] + "/sentry/api/7/envelope/"
@@ -96,12 +96,7 @@ func TestRunPrintsDSNSummaryAndTotals(t *testing.T) {
 	assert.NotContains(t, out, "GET /failed")
 
 	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("run did not stop after cancel")
-	}
+	require.NoError(t, <-done, "run stops after cancel (if it did not, the test would time out here)")
 	assert.Contains(t, stdout.String(), "totals: transactions=1 spans=2 errors=0 logs=0 client_reports=0 discarded=0 requests=3 rejected=2 faults=1\n")
 
 	data, err := os.ReadFile(outFile)
@@ -136,12 +131,47 @@ func TestRunQuietPrintsNoSummary(t *testing.T) {
 	require.Eventually(t, func() bool {
 		m = dsnLine.FindStringSubmatch(stdout.String())
 		return m != nil
-	}, 5*time.Second, 5*time.Millisecond)
+	}, 30*time.Second, 5*time.Millisecond)
 	assert.Equal(t, http.StatusOK, postEnvelope(t, "http://"+m[2]+"/api/1/envelope/", "public", transactionEnvelope("GET /q")))
 	cancel()
 	require.NoError(t, <-done)
 	assert.NotContains(t, stdout.String(), "GET /q")
 	assert.Contains(t, stdout.String(), "totals: transactions=1 spans=2")
+}
+
+func TestRunWritesTraceReportOnExit(t *testing.T) {
+	t.Parallel()
+	for _, toStdout := range []bool{false, true} {
+		reportPath := filepath.Join(t.TempDir(), "report.txt")
+		arg := reportPath
+		if toStdout {
+			arg = "-"
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-report", arg}, &stdout) }()
+		var m []string
+		require.Eventually(t, func() bool {
+			m = dsnLine.FindStringSubmatch(stdout.String())
+			return m != nil
+		}, 30*time.Second, 5*time.Millisecond)
+		assert.Equal(t, http.StatusOK, postEnvelope(t, "http://"+m[2]+"/api/1/envelope/", "public", transactionEnvelope("GET /r")))
+		cancel()
+		require.NoError(t, <-done)
+		want := `trace ` + testTraceID + ` "GET /r" 42.000ms: 1 service, 1 transaction, 2 spans, 0 errors, 0 logs` + "\n" +
+			`  - "GET /r" http.server ok 42.000ms | 1 span: db` + "\n"
+		if toStdout {
+			out := stdout.String()
+			assert.Contains(t, out, want+"totals: ", "the report comes before the totals")
+			assert.NoFileExists(t, reportPath)
+			continue
+		}
+		data, err := os.ReadFile(reportPath)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(data))
+		assert.NotContains(t, stdout.String(), "trace ")
+	}
 }
 
 func TestRunRejectsBadArguments(t *testing.T) {
@@ -158,6 +188,8 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"positional", []string{"extra"}, `unexpected arguments ["extra"]`},
 		{"fail status", []string{"-fail-status", "200"}, "-fail-status 200"},
 		{"out dir missing", []string{"-addr", "127.0.0.1:0", "-out", "/nonexistent/dir/x"}, "-out"},
+		{"report dir missing", []string{"-addr", "127.0.0.1:0", "-report", "/nonexistent/dir/x"}, "-report"},
+		{"negative report traces", []string{"-report-traces", "-1"}, "-report-traces -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -483,7 +483,7 @@ func TestShutdown(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got) == 1
-		}, 5*time.Second, 5*time.Millisecond)
+		}, 30*time.Second, 5*time.Millisecond)
 		require.NoError(t, a.ConsumeTraces(ctx, makeBatch(spanSpec{service: "a", scope: "s", trace: 5, span: 5})))
 		require.NoError(t, a.Shutdown(ctx))
 		mu.Lock()
@@ -757,7 +757,7 @@ func TestDeliverOverlapsPushes(t *testing.T) {
 		done <- rest
 	}()
 	// The first batch's push waits at the gate until the second is under way too.
-	require.Eventually(t, func() bool { return inFlight.Load() == pushesInFlight }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return inFlight.Load() == pushesInFlight }, 30*time.Second, time.Millisecond)
 	close(gate)
 	assert.Empty(t, <-done)
 	assert.Greater(t, most.Load(), int32(1), "batches overlap")
@@ -805,7 +805,7 @@ func TestDeliverStopsStartingBatchesAfterAFailure(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(tried) == 2
-		}, 5*time.Second, time.Millisecond)
+		}, 30*time.Second, time.Millisecond)
 		outcome[1] <- refused
 		outcome[2] <- refused
 		r := <-done

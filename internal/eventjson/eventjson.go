@@ -10,8 +10,9 @@
 //     precision (Sentry accepts both; this is shorter than RFC 3339), trailing zeros of the fraction
 //     left out;
 //   - sentry-go's always-present "user":{} and "sdk":{} are left out when empty;
-//   - the exception interface is {"values":[...]}, Sentry's documented shape, where sentry-go writes a
-//     bare array (Relay takes both; Spotlight and sentry-cli take only the documented one);
+//   - the exception and breadcrumbs interfaces are {"values":[...]}, Sentry's documented shape, where
+//     sentry-go writes bare arrays (Relay takes both; Spotlight and sentry-cli take only the documented
+//     one for exceptions, sentry-cli for breadcrumbs too);
 //   - a transaction always has "spans", [] when it has no child span (sentry-cli requires the field);
 //   - NaN and ±Inf, which make json.Marshal fail on the whole event, are written as the strings
 //     "NaN", "+Inf" and "-Inf";
@@ -93,6 +94,15 @@ const RootSpanData SpanData = -1
 // the index in the event's Spans).
 type DataWriter func(dst []byte, i SpanData) []byte
 
+// SpanLinks stands, as a value in a context (contexts.trace.links), for the links of the span it
+// names, which a LinksWriter writes while the event is encoded.
+type SpanLinks SpanData
+
+// LinksWriter appends the JSON array of the links of span i (RootSpanData for the root, else the
+// index in the event's Spans), or returns dst unchanged when the span has none. Sentry's span links
+// protocol puts them in spans[i].links and, for the root, contexts.trace.links.
+type LinksWriter func(dst []byte, i SpanData) []byte
+
 // AppendAny writes v as it would be written inside an event (maps with sorted keys, the same
 // types and repairs), for values many events share: the caller keeps the result as a
 // json.RawMessage, which encoding then copies instead of writing v again.
@@ -104,10 +114,16 @@ func (e *Encoder) AppendAny(dst []byte, v any) []byte {
 
 // AppendWithData is Append with span data taken from data (see SpanData); data may be nil.
 func (e *Encoder) AppendWithData(dst []byte, ev *sentry.Event, data DataWriter) []byte {
+	return e.AppendWithSpans(dst, ev, data, nil)
+}
+
+// AppendWithSpans is AppendWithData with span links taken from links (see SpanLinks); either may
+// be nil.
+func (e *Encoder) AppendWithSpans(dst []byte, ev *sentry.Event, data DataWriter, links LinksWriter) []byte {
 	if ev == nil {
 		return append(dst, "null"...)
 	}
-	w := writer{enc: e, dst: dst, data: data}
+	w := writer{enc: e, dst: dst, data: data, links: links}
 	w.event(ev)
 	return w.dst
 }
@@ -119,6 +135,8 @@ type writer struct {
 	first bool
 	// data writes span data held outside the event; nil when all data is in the event.
 	data DataWriter
+	// links writes span links held outside the event; nil when there are none.
+	links LinksWriter
 }
 
 func (w *writer) open() {
@@ -251,8 +269,10 @@ func (w *writer) event(ev *sentry.Event) {
 	w.close()
 }
 
+// breadcrumbs writes the breadcrumbs interface as {"values":[...]}, its documented shape: Relay also
+// takes a bare array (sentry-go's form), Sentry's Rust protocol types (sentry-cli) do not.
 func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
-	w.dst = append(w.dst, '[')
+	w.dst = append(w.dst, `{"values":[`...)
 	for i, b := range bs {
 		if i > 0 {
 			w.dst = append(w.dst, ',')
@@ -273,7 +293,7 @@ func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
 		}
 		w.close()
 	}
-	w.dst = append(w.dst, ']')
+	w.dst = append(w.dst, "]}"...)
 }
 
 func (w *writer) sdk(s *sentry.SdkInfo) {
@@ -479,6 +499,14 @@ func (w *writer) span(s *sentry.Span, i int) {
 		w.key("tags")
 		w.stringMap(s.Tags)
 	}
+	if w.links != nil {
+		mark, first := len(w.dst), w.first
+		w.key("links")
+		keyEnd := len(w.dst)
+		if w.dst = w.links(w.dst, SpanData(i)); len(w.dst) == keyEnd {
+			w.dst, w.first = w.dst[:mark], first // no links: no key
+		}
+	}
 	switch {
 	case len(s.Data) > 0:
 		w.key("data")
@@ -594,6 +622,15 @@ func (w *writer) value(v any, depth int) {
 			return
 		}
 		w.dst = w.data(w.dst, x)
+	case SpanLinks:
+		if w.links == nil {
+			w.dst = append(w.dst, "null"...)
+			return
+		}
+		n := len(w.dst)
+		if w.dst = w.links(w.dst, SpanData(x)); len(w.dst) == n {
+			w.dst = append(w.dst, "[]"...)
+		}
 	case string:
 		w.str(x)
 	case bool:

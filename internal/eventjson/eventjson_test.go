@@ -292,7 +292,7 @@ func TestAppendLeavesOutEmptyUserAndSDK(t *testing.T) {
 	assert.Equal(t, `{"event_id":"e1","level":"info"}`, out)
 }
 
-// TestAppendWritesSentrysDocumentedShapes pins the two shapes where sentry-go's own JSON differs from
+// TestAppendWritesSentrysDocumentedShapes pins the shapes where sentry-go's own JSON differs from
 // Sentry's protocol docs and stricter consumers (Spotlight, sentry-cli) reject sentry-go's.
 func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 	t.Parallel()
@@ -301,10 +301,16 @@ func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 
 	errEvent := Append(nil, &sentry.Event{EventID: "e2", Level: sentry.LevelError, Exception: []sentry.Exception{
 		{Type: "ValueError", Value: "cause"}, {Type: "RuntimeError", Value: "outer"},
+	}, Breadcrumbs: []*sentry.Breadcrumb{
+		{Category: "otel.event", Message: "retry", Timestamp: baseTime},
+		{Category: "otel.event", Message: "giving up", Timestamp: baseTime.Add(time.Second)},
 	}})
 	var decoded struct {
 		Exception struct {
 			Values []struct{ Type, Value string }
+		}
+		Breadcrumbs struct {
+			Values []struct{ Message string }
 		}
 		Spans json.RawMessage
 	}
@@ -312,6 +318,9 @@ func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 	require.Len(t, decoded.Exception.Values, 2, "%s", errEvent)
 	assert.Equal(t, "ValueError", decoded.Exception.Values[0].Type)
 	assert.Equal(t, "outer", decoded.Exception.Values[1].Value)
+	// Breadcrumbs are a values object too: Sentry's Rust protocol types (sentry-cli) take no bare array.
+	require.Len(t, decoded.Breadcrumbs.Values, 2, "%s", errEvent)
+	assert.Equal(t, "giving up", decoded.Breadcrumbs.Values[1].Message)
 	assert.Nil(t, decoded.Spans, "error events have no spans")
 }
 

@@ -438,12 +438,16 @@ func TestConcurrentPostsCountExactly(t *testing.T) {
 	const workers, perWorker, spans = 16, 10, 3
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*perWorker)
+	bodies := make([][]byte, workers*perWorker) // built here: txEnvelope may stop the test, which goroutines must not
+	for i := range bodies {
+		bodies[i] = txEnvelope(t, i+1, spans)
+	}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range perWorker {
-				res, err := post(t, c, s.EnvelopeURL(), txEnvelope(t, w*perWorker+i+1, spans), nil)
+				res, err := post(t, c, s.EnvelopeURL(), bodies[w*perWorker+i], nil)
 				if err == nil && res.status != http.StatusOK {
 					err = fmt.Errorf("status %d: %s", res.status, res.body)
 				}
@@ -475,8 +479,9 @@ func TestWaitResetAndClose(t *testing.T) {
 	c := newClient(t)
 
 	done := make(chan error, 1)
+	body := txEnvelope(t, 1, 4)
 	go func() {
-		_, err := post(t, c, s.EnvelopeURL(), txEnvelope(t, 1, 4), nil)
+		_, err := post(t, c, s.EnvelopeURL(), body, nil)
 		done <- err
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -108,9 +108,12 @@ func TestRateLimitHoldsTheCategoryOnly(t *testing.T) {
 			w.WriteHeader(429)
 		}
 	}, "http://pub@HOST/1")
+	before := time.Now()
 	first := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
+	after := time.Now()
 	require.Equal(t, RateLimited, first.Outcome)
-	assert.WithinDuration(t, time.Now().Add(30*time.Second), first.RetryAt, 2*time.Second)
+	assert.False(t, first.RetryAt.Before(before.Add(30*time.Second)), "RetryAt is 30 s after Sentry's answer")
+	assert.False(t, first.RetryAt.After(after.Add(30*time.Second)), "RetryAt is 30 s after Sentry's answer")
 
 	held := tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
 	assert.Equal(t, RateLimited, held.Outcome)
@@ -195,9 +198,12 @@ func decode(t *testing.T, encoding string, raw []byte) []byte {
 	default:
 		return raw
 	}
-	require.NoError(t, err)
+	// assert, not require: decode runs in the test server's handler goroutine.
+	if !assert.NoError(t, err) {
+		return nil
+	}
 	out, err := io.ReadAll(r)
-	require.NoError(t, err)
+	assert.NoError(t, err)
 	return out
 }
 
@@ -220,12 +226,15 @@ func TestWaitOutShortLimitsHandBackLongOnes(t *testing.T) {
 	assert.False(t, limited, "other categories do not wait")
 
 	limit.Store("30:transaction:organization")
+	before := time.Now()
 	tr.Send(context.Background(), []byte("x"), ratelimit.CategoryTransaction)
-	start = time.Now()
+	after := time.Now()
+	// Handed back, not waited out: a limit Wait had waited out would no longer be in force, and
+	// Wait would report it as over (limited false).
 	until, limited := tr.Wait(context.Background(), ratelimit.CategoryTransaction)
 	assert.True(t, limited, "a 30 s limit is handed back")
-	assert.Less(t, time.Since(start), time.Second, "returned without waiting for the 30 s")
-	assert.WithinDuration(t, time.Now().Add(30*time.Second), until, 2*time.Second)
+	assert.False(t, until.Before(before.Add(30*time.Second)), "the deadline is 30 s after Sentry's answer")
+	assert.False(t, until.After(after.Add(30*time.Second)), "the deadline is 30 s after Sentry's answer")
 }
 
 // TestBodiesArriveIntactUnderConcurrencyAndDroppedConnections: callers reuse their buffers as soon
@@ -300,8 +309,9 @@ func bodiesArriveIntact(t *testing.T, c Compression) {
 					if res.Outcome == Accepted {
 						break
 					}
-					require.Equal(t, Retryable, res.Outcome, "%v", res.Err)
-					require.Less(t, attempt, 20)
+					if !assert.Equal(t, Retryable, res.Outcome, "%v", res.Err) || !assert.Less(t, attempt, 20) {
+						return
+					}
 				}
 			}
 		})
