@@ -97,4 +97,5 @@ if have mcs mono; then
 	mcs -debug -out:shop.exe Shop.cs
 	sample mono inner-sync mono --debug shop.exe sync
 	sample mono inner-async mono --debug shop.exe async
+	sample mono aggregate mono --debug shop.exe aggregate
 fi

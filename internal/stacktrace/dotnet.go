@@ -1,6 +1,7 @@
 package stacktrace
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -14,11 +15,93 @@ import (
 //	   --- End of inner exception stack trace ---
 //	   at App.Store.Load() in /src/App/Store.cs:line 17
 //
-// The header names the outer exception first and each inner exception after " ---> "; the first frame
-// block belongs to the innermost one and every "--- End of inner exception stack trace ---" moves one level
-// out. Frames are printed newest first and come out reversed. Localised line markers (":Zeile 42") are
-// accepted; "--- End of stack trace from previous location ---" (async boundaries) is skipped.
+// The header names the outer exception first and each inner exception after " ---> " (on the same line,
+// or, since .NET Core 3.0, at the start of the next); the first frame block belongs to the innermost one and
+// every "--- End of inner exception stack trace ---" moves one level out. Frames are printed newest first
+// and come out reversed. Localised line markers (":Zeile 42") are accepted; "--- End of stack trace from
+// previous location ---" (async boundaries) is skipped.
+//
+// An AggregateException prints its InnerExceptions again after its own trace, each between
+// "---> (Inner Exception #1) Type: msg" and "<---". Like Sentry's .NET SDK, the AggregateException is then an
+// exception group (is_exception_group) whose members are those inner exceptions, with source
+// "InnerExceptions[i]". Mono prints member #0 there too, and the header's " ---> " chain, which repeats it, is
+// left out; .NET Core skips #0 there (it is the InnerException), so the header's chain is member #0.
 func parseDotNet(lines []string) []parsedException {
+	main, members := splitDotNetAggregate(lines)
+	excs := parseDotNetSegment(main, false)
+	if len(members) == 0 || len(excs) == 0 {
+		return excs
+	}
+	out := excs[:1:1]
+	out[0].group = true
+	if len(excs) > 1 && members[0].index != 0 {
+		// .NET Core leaves out member #0, the InnerException the header already printed: keep that one.
+		out = excs
+		out[1].source = "InnerExceptions[0]"
+	}
+	for _, m := range members {
+		member := parseDotNetSegment(m.lines, true)
+		base := len(out)
+		for j := range member {
+			if member[j].parent < 0 {
+				member[j].parent = 0
+				member[j].source = "InnerExceptions[" + strconv.Itoa(m.index) + "]"
+			} else {
+				member[j].parent += base
+			}
+		}
+		out = append(out, member...)
+		if len(out) > MaxExceptions {
+			break
+		}
+	}
+	return out
+}
+
+// dotnetMember is the text of one "(Inner Exception #N)" block of an AggregateException.
+type dotnetMember struct {
+	index int
+	lines []string
+}
+
+// splitDotNetAggregate separates an AggregateException's "---> (Inner Exception #N) ... <---" blocks from the
+// trace before them.
+func splitDotNetAggregate(lines []string) (main []string, members []dotnetMember) {
+	const open = "---> (Inner Exception #"
+	main = lines
+	inMember := false
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, open); ok {
+			if members == nil {
+				main = lines[:i]
+			}
+			m := dotnetMember{index: len(members)}
+			if end := strings.Index(rest, ") "); end > 0 {
+				if n := atoiBounded(rest[:end]); n > 0 || rest[:end] == "0" {
+					m.index = n
+				}
+				rest = rest[end+2:]
+			}
+			members = append(members, m)
+			t, line = rest, rest
+			inMember = true
+		} else if !inMember {
+			continue
+		}
+		closed := strings.HasSuffix(t, "<---")
+		if closed {
+			line = strings.TrimSuffix(strings.TrimRight(line, " \t"), "<---")
+		}
+		members[len(members)-1].lines = append(members[len(members)-1].lines, line)
+		inMember = !closed
+	}
+	return main, members
+}
+
+// parseDotNetSegment reads one exception's text with its " ---> " inner exceptions. withoutFrames keeps a
+// header that no frame follows (an AggregateException member that was never thrown).
+func parseDotNetSegment(lines []string, withoutFrames bool) []parsedException {
 	var header []string
 	var excs []parsedException
 	level := -1 // index in excs of the exception receiving frames
@@ -44,6 +127,9 @@ func parseDotNet(lines []string) []parsedException {
 		case excs == nil:
 			header = append(header, line)
 		}
+	}
+	if excs == nil && withoutFrames && len(header) > 0 {
+		excs = dotnetHeader(header)
 	}
 	for i := range excs {
 		excs[i].frames = reverseFrames(excs[i].frames)

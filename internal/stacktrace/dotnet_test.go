@@ -1,6 +1,7 @@
 package stacktrace
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -83,6 +84,37 @@ func dotnetCases() []parseCase {
 			},
 		},
 		{
+			name:     ".NET AggregateException: the InnerException on the next line, further members after the trace",
+			language: "dotnet",
+			text: trace(
+				"System.AggregateException: One or more errors occurred. (fail a) (fail b)",
+				" ---> System.InvalidOperationException: fail a",
+				"   at Shop.Jobs.Fail(String s) in /src/Shop/Jobs.cs:line 5",
+				"   --- End of inner exception stack trace ---",
+				"   at System.Threading.Tasks.Task.Wait()",
+				"   at Shop.Jobs.Main() in /src/Shop/Jobs.cs:line 9",
+				" ---> (Inner Exception #1) System.InvalidOperationException: fail b",
+				"   at Shop.Jobs.Fail(String s) in /src/Shop/Jobs.cs:line 5<---",
+				"",
+			),
+			format: FormatDotNet,
+			want: []wantException{
+				{
+					typ: "System.InvalidOperationException", value: "fail b", frames: 1, source: "InnerExceptions[1]",
+					first: &wantFrame{"Fail", "Shop.Jobs", "/src/Shop/Jobs.cs", 5, true},
+				},
+				{
+					typ: "System.InvalidOperationException", value: "fail a", frames: 1, source: "InnerExceptions[0]",
+					first: &wantFrame{"Fail", "Shop.Jobs", "/src/Shop/Jobs.cs", 5, true},
+				},
+				{
+					typ: "System.AggregateException", value: "One or more errors occurred. (fail a) (fail b)", frames: 2,
+					first: &wantFrame{"Main", "Shop.Jobs", "/src/Shop/Jobs.cs", 9, true},
+					last:  &wantFrame{"Wait", "System.Threading.Tasks.Task", "", 0, false},
+				},
+			},
+		},
+		{
 			name:     "Mono frames: IL and native offsets, no symbols, wrappers, generics",
 			language: "dotnet",
 			text: trace(
@@ -108,6 +140,7 @@ func TestParseMonoFrames(t *testing.T) {
 	t.Parallel()
 	cases := dotnetCases()
 	got := Parse("dotnet", "", "", cases[len(cases)-1].text)
+	require.True(t, strings.HasPrefix(cases[len(cases)-1].name, "Mono frames"))
 	require.Len(t, got.Exceptions, 1)
 	var frames []wantFrame
 	for _, f := range got.Exceptions[0].Stacktrace.Frames {
@@ -125,4 +158,22 @@ func TestParseMonoFrames(t *testing.T) {
 func TestParseDotNet(t *testing.T) {
 	t.Parallel()
 	runCases(t, dotnetCases())
+}
+
+// TestParseDotNetAggregateIsGroup checks the exception-group flag, which runCases does not look at.
+func TestParseDotNetAggregateIsGroup(t *testing.T) {
+	t.Parallel()
+	for _, tc := range dotnetCases() {
+		if !strings.Contains(tc.name, "AggregateException") {
+			continue
+		}
+		got := Parse("dotnet", "", "", tc.text)
+		last := got.Exceptions[len(got.Exceptions)-1]
+		require.NotNil(t, last.Mechanism)
+		assert.True(t, last.Mechanism.IsExceptionGroup)
+		for _, member := range got.Exceptions[:len(got.Exceptions)-1] {
+			assert.False(t, member.Mechanism.IsExceptionGroup)
+			assert.Equal(t, 0, *member.Mechanism.ParentID)
+		}
+	}
 }

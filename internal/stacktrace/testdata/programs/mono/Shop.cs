@@ -57,6 +57,11 @@ namespace Example.Shop
                 {
                     Checkout(new Gateway(), new[] { "12", "x1" }); // FRAME:cs_main_sync
                 }
+                else if (args[0] == "aggregate")
+                {
+                    var g = new Gateway();
+                    Task.WhenAll(g.ChargeAsync("x1"), g.ChargeAsync("x2")).Wait(); // FRAME:cs_main_aggregate
+                }
                 else
                 {
                     CheckoutAsync(new Gateway(), "x1").GetAwaiter().GetResult(); // FRAME:cs_main_async
