@@ -1,6 +1,8 @@
 package sentryexporter
 
 import (
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
+
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -82,6 +84,15 @@ type sentryEvent struct {
 	// dataSpans are the spans whose data encodeEvent writes, aligned with spans: the root first
 	// (contexts.trace.data), then event.Spans in order. nil for error events.
 	dataSpans []ptrace.Span
+	// producers are the producer spans found in the batch for the message consumers among
+	// dataSpans, from which their receive latency is derived; nil when there are none.
+	producers []producerOf
+}
+
+// producerOf says that dataSpans[span] consumes a message whose producer's span started at start.
+type producerOf struct {
+	span  int
+	start pcommon.Timestamp
 }
 
 // spanPosition locates a span inside a ptrace.Traces.
@@ -611,12 +622,14 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 	}
 	positions = append(positions, e.pos)
 	dataSpans = append(dataSpans, e.span)
+	producers := b.appendProducer(nil, 0, h)
 	for i, m := range group {
 		child := &spans[1+i]
 		b.fillSpan(child, &b.entries[m], describe(b.entries[m].span))
 		ev.Spans = append(ev.Spans, child)
 		positions = append(positions, b.entries[m].pos)
 		dataSpans = append(dataSpans, b.entries[m].span)
+		producers = b.appendProducer(producers, 1+i, m)
 	}
 	return sentryEvent{
 		event:        ev,
@@ -625,7 +638,29 @@ func (b *eventBuilder) buildTransaction(h int, group []int, name semconv.Span, a
 		spans:        positions,
 		firstAttempt: e.firstAttempt,
 		dataSpans:    dataSpans,
+		producers:    producers,
 	}
+}
+
+// appendProducer notes the producer of entry i, dataSpans[span] of its event, when i consumes
+// messages and the batch holds the span that produced them: its parent, or a span it links to, of
+// kind PRODUCER. The trace assembler puts a trace's spans in one batch, so both are usually there.
+func (b *eventBuilder) appendProducer(producers []producerOf, span, i int) []producerOf {
+	e := &b.entries[i]
+	if !semconv.IsMessageConsumer(e.span.Kind(), e.span.Attributes()) {
+		return producers
+	}
+	if e.parent >= 0 && b.entries[e.parent].span.Kind() == ptrace.SpanKindProducer {
+		return append(producers, producerOf{span: span, start: b.entries[e.parent].start})
+	}
+	links := e.span.Links()
+	for l := 0; l < links.Len(); l++ {
+		link := links.At(l)
+		if p, ok := b.index[keyOf(link.TraceID(), link.SpanID())]; ok && b.entries[p].span.Kind() == ptrace.SpanKindProducer {
+			return append(producers, producerOf{span: span, start: b.entries[p].start})
+		}
+	}
+	return producers
 }
 
 // traceContextOf is contexts.trace for a transaction rooted at span s; its data and, when the root
@@ -661,7 +696,7 @@ func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span)
 	s.SpanID = sentry.SpanID(e.spanID)
 	s.Op = sanitize.String(desc.Op, maxOp, &b.repairs)
 	s.Description = sanitize.String(desc.Description, sanitize.MaxStringBytes, &b.repairs)
-	s.Status = semconv.Status(span.Status().Code(), span.Attributes())
+	s.Status = semconv.Status(span.Status().Code(), span.Status().Message(), span.Attributes())
 	s.StartTime = e.start.AsTime()
 	s.EndTime = e.end.AsTime()
 	if !e.parentID.IsEmpty() && !e.cycle {
@@ -674,16 +709,16 @@ func (b *eventBuilder) fillSpan(s *sentry.Span, e *spanEntry, desc semconv.Span)
 // have a field of their own, see appendSpanLinks). It writes straight from pdata while the event is
 // encoded, so the transform builds no map per span; repairs of values (sanitize's rules) are
 // counted in counts.
-func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byte {
+func appendSpanData(dst []byte, span ptrace.Span, producerStart pcommon.Timestamp, counts *sanitize.Counts) []byte {
 	dst = append(dst, `{"otel.kind":`...)
-	dst = envelope.AppendString(dst, spanKindName(span.Kind()))
+	dst = jsonwrite.AppendString(dst, spanKindName(span.Kind()))
 	if msg := span.Status().Message(); msg != "" {
 		dst = append(dst, `,"otel.status_message":`...)
-		dst = envelope.AppendString(dst, sanitize.String(msg, sanitize.MaxStringBytes, counts))
+		dst = jsonwrite.AppendString(dst, sanitize.String(msg, sanitize.MaxStringBytes, counts))
 	}
 	if ts := span.TraceState().AsRaw(); ts != "" {
 		dst = append(dst, `,"otel.trace_state":`...)
-		dst = envelope.AppendString(dst, sanitize.String(ts, sanitize.MaxStringBytes, counts))
+		dst = jsonwrite.AppendString(dst, sanitize.String(ts, sanitize.MaxStringBytes, counts))
 	}
 	for _, c := range [...]struct {
 		key string
@@ -712,9 +747,9 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 			}
 			written++
 			dst = append(dst, `{"name":`...)
-			dst = envelope.AppendString(dst, sanitize.String(ev.Name(), 256, counts))
+			dst = jsonwrite.AppendString(dst, sanitize.String(ev.Name(), 256, counts))
 			dst = append(dst, `,"timestamp":`...)
-			dst = eventjson.AppendFloat(dst, float64(ev.Timestamp())/1e9, 64)
+			dst = jsonwrite.AppendFloat(dst, float64(ev.Timestamp())/1e9, 64)
 			if ev.Attributes().Len() > 0 {
 				dst = append(dst, `,"attributes":{`...)
 				dst, _ = eventjson.AppendAttributes(dst, ev.Attributes(), "", nil, true, counts)
@@ -727,6 +762,8 @@ func appendSpanData(dst []byte, span ptrace.Span, counts *sanitize.Counts) []byt
 		}
 	}
 	dst, _ = eventjson.AppendAttributes(dst, span.Attributes(), "", isOTelDataKey, false, counts)
+	// The data Sentry's Insights modules read, where the attributes carry it under another key or type.
+	dst = semconv.AppendData(dst, span, producerStart, counts)
 	return append(dst, '}')
 }
 
@@ -766,6 +803,9 @@ func appendSpanLinks(dst []byte, links ptrace.SpanLinkSlice, counts *sanitize.Co
 // isOTelDataKey reports whether an attribute would collide with a key appendSpanData writes itself;
 // such an attribute is left out rather than written twice.
 func isOTelDataKey(k string) bool {
+	if semconv.IsRewrittenDataKey(k) {
+		return true
+	}
 	switch k {
 	case "otel.kind", "otel.status_message", "otel.trace_state", "otel.events",
 		"otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count":
@@ -781,7 +821,14 @@ func encodeEvent(enc *eventjson.Encoder, dst []byte, ev *sentryEvent, counts *sa
 		return enc.Append(dst, ev.event)
 	}
 	return enc.AppendWithSpans(dst, ev.event, func(dst []byte, i eventjson.SpanData) []byte {
-		return appendSpanData(dst, ev.dataSpans[int(i)+1], counts)
+		span := int(i) + 1
+		var producerStart pcommon.Timestamp
+		for _, p := range ev.producers {
+			if p.span == span {
+				producerStart = p.start
+			}
+		}
+		return appendSpanData(dst, ev.dataSpans[span], producerStart, counts)
 	}, func(dst []byte, i eventjson.SpanData) []byte {
 		return appendSpanLinks(dst, ev.dataSpans[int(i)+1].Links(), counts)
 	})
@@ -1033,6 +1080,19 @@ func (b *eventBuilder) breadcrumbs(span ptrace.Span, until pcommon.Timestamp) []
 	return out
 }
 
+// splitProducers divides producers between the two parts of a transaction split at dataSpans[at],
+// renumbering the second part's.
+func splitProducers(producers []producerOf, at int) (first, second []producerOf) {
+	for _, p := range producers {
+		if p.span < at {
+			first = append(first, p)
+		} else {
+			second = append(second, producerOf{span: p.span - at, start: p.start})
+		}
+	}
+	return first, second
+}
+
 // splitTransaction cuts a transaction with child spans into two: the first keeps the root and the
 // first half of the children, the second is rooted at the first span of the other half. Both keep
 // the name, trace and parent links, so Sentry's trace view shows the same tree. It reports false
@@ -1043,15 +1103,15 @@ func splitTransaction(ev sentryEvent) (sentryEvent, sentryEvent, bool) {
 		return ev, ev, false
 	}
 	half := len(spans) / 2
-	first := ev
+	first, second := ev, ev
 	firstEvent := *ev.event
 	firstEvent.Spans = spans[:half]
 	first.event = &firstEvent
 	first.spans = ev.spans[:1+half]
 	first.dataSpans = ev.dataSpans[:1+half]
+	first.producers, second.producers = splitProducers(ev.producers, 1+half)
 
 	root := spans[half]
-	second := ev
 	secondEvent := *ev.event
 	secondEvent.EventID = eventID(root.TraceID[:], root.SpanID[:], 0)
 	secondEvent.StartTime = root.StartTime

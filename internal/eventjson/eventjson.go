@@ -26,17 +26,16 @@
 package eventjson
 
 import (
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
+
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/getsentry/sentry-go"
-
-	"github.com/otelsentry/sentryexporter/internal/envelope"
 )
 
 // maxDepth bounds how deeply nested maps and arrays are written. Values come from OTLP attributes,
@@ -160,7 +159,7 @@ func (w *writer) key(k string) {
 	w.dst = append(w.dst, '"', ':')
 }
 
-func (w *writer) str(s string) { w.dst = envelope.AppendString(w.dst, s) }
+func (w *writer) str(s string) { w.dst = jsonwrite.AppendString(w.dst, s) }
 
 func (w *writer) strField(k, v string) {
 	if v != "" {
@@ -478,12 +477,12 @@ func (w *writer) span(s *sentry.Span, i int) {
 	}
 	w.open()
 	w.key("trace_id")
-	w.dst = appendHexString(w.dst, s.TraceID[:])
+	w.dst = jsonwrite.AppendHex(w.dst, s.TraceID[:])
 	w.key("span_id")
-	w.dst = appendHexString(w.dst, s.SpanID[:])
+	w.dst = jsonwrite.AppendHex(w.dst, s.SpanID[:])
 	if s.ParentSpanID != (sentry.SpanID{}) {
 		w.key("parent_span_id")
-		w.dst = appendHexString(w.dst, s.ParentSpanID[:])
+		w.dst = jsonwrite.AppendHex(w.dst, s.ParentSpanID[:])
 	}
 	w.strField("name", s.Name)
 	w.strField("op", s.Op)
@@ -638,7 +637,7 @@ func (w *writer) value(v any, depth int) {
 	case int64:
 		w.dst = strconv.AppendInt(w.dst, x, 10)
 	case float64:
-		w.dst = AppendFloat(w.dst, x, 64)
+		w.dst = jsonwrite.AppendFloat(w.dst, x, 64)
 	case map[string]any:
 		if x == nil {
 			w.dst = append(w.dst, "null"...)
@@ -676,9 +675,9 @@ func (w *writer) value(v any, depth int) {
 		w.dst = base64.StdEncoding.AppendEncode(w.dst, x)
 		w.dst = append(w.dst, '"')
 	case sentry.TraceID:
-		w.dst = appendHexString(w.dst, x[:])
+		w.dst = jsonwrite.AppendHex(w.dst, x[:])
 	case sentry.SpanID:
-		w.dst = appendHexString(w.dst, x[:])
+		w.dst = jsonwrite.AppendHex(w.dst, x[:])
 	case sentry.SpanStatus:
 		w.status(x)
 	case sentry.TransactionSource:
@@ -720,7 +719,7 @@ func (w *writer) value(v any, depth int) {
 	case uint8:
 		w.dst = strconv.AppendUint(w.dst, uint64(x), 10)
 	case float32:
-		w.dst = AppendFloat(w.dst, float64(x), 32)
+		w.dst = jsonwrite.AppendFloat(w.dst, float64(x), 32)
 	case time.Time:
 		// encoding/json's form: RFC 3339 with nanoseconds.
 		w.dst = append(w.dst, '"')
@@ -783,47 +782,4 @@ func AppendTimestamp(dst []byte, t time.Time) []byte {
 		n--
 	}
 	return append(dst, frac[:n]...)
-}
-
-// AppendFloat writes f as a JSON number the way encoding/json does (shortest form that reads back
-// the same, exponent only for very small or large magnitudes), for a float of the given bit size
-// (32 or 64). NaN and ±Inf, which JSON cannot hold, are written as the strings "NaN", "+Inf" and
-// "-Inf" rather than breaking the document.
-func AppendFloat(dst []byte, f float64, bits int) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(dst, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(dst, `"+Inf"`...)
-	case math.IsInf(f, -1):
-		return append(dst, `"-Inf"`...)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 {
-		if bits == 64 && (abs < 1e-6 || abs >= 1e21) ||
-			bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
-			format = 'e'
-		}
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, bits)
-	if format == 'e' {
-		// Shorten a two-digit negative exponent with a leading zero: 1e-07 becomes 1e-7.
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendHexString writes id as a quoted lowercase hex string, the form of Sentry's trace and span ids.
-func appendHexString(dst []byte, id []byte) []byte {
-	dst = append(dst, '"')
-	for _, b := range id {
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
-	}
-	return append(dst, '"')
 }

@@ -384,43 +384,6 @@ func TestAppendTimestamp(t *testing.T) {
 	}
 }
 
-func TestAppendFloat(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		f    float64
-		bits int
-		want string
-	}{
-		{0, 64, "0"},
-		{1, 64, "1"},
-		{-0.5, 64, "-0.5"},
-		{1e20, 64, "100000000000000000000"},
-		{1e21, 64, "1e+21"},
-		{1e-6, 64, "0.000001"},
-		{1e-7, 64, "1e-7"},
-		{1.5e-300, 64, "1.5e-300"},
-		{float64(float32(0.1)), 32, "0.1"},
-		{math.NaN(), 64, `"NaN"`},
-		{math.Inf(1), 64, `"+Inf"`},
-		{math.Inf(-1), 32, `"-Inf"`},
-	}
-	for _, tt := range tests {
-		got := string(AppendFloat(nil, tt.f, tt.bits))
-		assert.Equal(t, tt.want, got, "%v", tt.f)
-		if !math.IsNaN(tt.f) && !math.IsInf(tt.f, 0) {
-			var want []byte
-			var err error
-			if tt.bits == 32 {
-				want, err = json.Marshal(float32(tt.f))
-			} else {
-				want, err = json.Marshal(tt.f)
-			}
-			require.NoError(t, err)
-			assert.Equal(t, string(want), got, "encoding/json agrees on %v", tt.f)
-		}
-	}
-}
-
 // TestAppendAnyAsRawMessageWritesWhatTheValueWould: a context value encoded once with AppendAny and
 // kept as a json.RawMessage is written exactly as the value itself would be, and encoding/json
 // agrees.

@@ -1,6 +1,8 @@
 package sentrylogs
 
 import (
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
+
 	"encoding/binary"
 	"strconv"
 	"strings"
@@ -211,10 +213,10 @@ func (c *converter) appendRecord(dst []byte, lr plog.LogRecord, scopeName string
 		res.traceID = c.deriveTraceID(scopeName, ts, lr.SeverityNumber(), body)
 	}
 	dst = append(dst, `,"trace_id":`...)
-	dst = appendHex(dst, res.traceID[:])
+	dst = jsonwrite.AppendHex(dst, res.traceID[:])
 	if spanID := lr.SpanID(); !spanID.IsEmpty() {
 		dst = append(dst, `,"span_id":`...)
-		dst = appendHex(dst, spanID[:])
+		dst = jsonwrite.AppendHex(dst, spanID[:])
 	}
 
 	dst = append(dst, `,"attributes":{`...)
@@ -369,7 +371,7 @@ func appendAttribute(dst []byte, key string, v pcommon.Value, scratch *[]byte) (
 		if name, nonFin := nonFinite(v.Double()); nonFin {
 			dst, _ = appendString(dst, name, MaxAttributeValueBytes)
 		} else {
-			dst = appendFloat(dst, v.Double())
+			dst = jsonwrite.AppendFloat(dst, v.Double(), 64)
 			typ = "double"
 		}
 	default:
