@@ -27,6 +27,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/metadatatest"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
@@ -269,11 +270,11 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 	cfg.DSN = "http://public@127.0.0.1:1/1"
 	exp, err := newSentryExporter(cfg, exportertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
-	pos := func(i int32) spanPosition { return spanPosition{span: i} }
+	pos := func(i int32) transform.SpanPosition { return transform.SpanPosition{Span: i} }
 	failed := transport.Result{Outcome: transport.Retryable, Err: errors.New("503")}
 	sent := []sentEvent{
-		{event: sentryEvent{category: ratelimit.CategoryError, spans: []spanPosition{pos(1)}}, result: failed},
-		{event: sentryEvent{category: ratelimit.CategoryTransaction, event: &sentry.Event{}, spans: []spanPosition{pos(0), pos(1), pos(2)}}, result: failed},
+		{event: transform.Event{Category: ratelimit.CategoryError, Positions: []transform.SpanPosition{pos(1)}}, result: failed},
+		{event: transform.Event{Category: ratelimit.CategoryTransaction, Sentry: &sentry.Event{}, Positions: []transform.SpanPosition{pos(0), pos(1), pos(2)}}, result: failed},
 	}
 	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, pcommon.NewTimestampFromTime(time.Now()))
 	require.Error(t, out.RetryErr)
@@ -286,7 +287,7 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 		}
 		return v.Str()
 	}
-	assert.Equal(t, []string{resendTransaction, "both", resendTransaction}, []string{marker(0), marker(1), marker(2)})
+	assert.Equal(t, []string{transform.OwesTransaction, "both", transform.OwesTransaction}, []string{marker(0), marker(1), marker(2)})
 }
 
 // TestErrorEventsLostAloneDoNotFailSpans is issue 21's case: only the error events failed (Sentry

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +30,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
@@ -68,7 +68,7 @@ type sentryExporter struct {
 	// largeBuffers keeps a few buffers for events larger than a worker keeps room for.
 	largeBuffers *freelist.List[[]byte]
 	// scratch keeps the transform's working memory across pushes, one per push at once.
-	scratch *freelist.List[*transformScratch]
+	scratch *freelist.List[*transform.Scratch]
 
 	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
 	unroutedMu      sync.Mutex
@@ -86,7 +86,7 @@ type sentryExporter struct {
 type project struct {
 	name      string
 	dsn       *sentry.Dsn
-	opts      transformOptions
+	opts      transform.Options
 	transport *transport.Transport
 	// reports collects what the exporter dropped for this project; it rides along with the next
 	// envelope as a client report, so Sentry's stats show the loss.
@@ -94,16 +94,7 @@ type project struct {
 }
 
 func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
-	opts := transformOptions{
-		environment:        cfg.Environment,
-		exceptionsAsErrors: cfg.ExceptionsAsErrors,
-		sendTransactions:   cfg.SendTransactions,
-		publicKey:          dsn.GetPublicKey(),
-	}
-	if org := dsn.GetOrgID(); org != 0 {
-		opts.orgID = strconv.FormatUint(org, 10)
-	}
-	return &project{name: name, dsn: dsn, opts: opts}
+	return &project{name: name, dsn: dsn, opts: transformOptions(cfg, dsn)}
 }
 
 func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
@@ -139,7 +130,7 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 	// What is kept idle follows the CPUs, within bounds: each large buffer is up to 1 MiB and each
 	// scratch a few MiB, and a many-core host needs no more of them than pushes run at once.
 	e.largeBuffers = freelist.New(min(2*runtime.GOMAXPROCS(0), maxIdleLargeBuffers), func() []byte { return nil })
-	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transformScratch { return new(transformScratch) })
+	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transform.Scratch { return new(transform.Scratch) })
 	// Workers (up to 512 KiB of buffers each) for every project sending at once, but not hundreds
 	// for a routing table of many projects.
 	idleWorkers := max(e.cfg.MaxRequestsInFlight, min(e.cfg.MaxRequestsInFlight*len(e.projects()), maxIdleWorkers))
@@ -251,7 +242,7 @@ func (e *sentryExporter) shutdown(context.Context) error {
 
 // sentEvent is one event of a batch and what the transport made of it.
 type sentEvent struct {
-	event  sentryEvent
+	event  transform.Event
 	result transport.Result
 	// oversize marks an event that was not sent because Sentry refuses its size.
 	oversize bool
@@ -277,24 +268,22 @@ func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 
 // pushProject sends one project's part of a batch.
 func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
-	opts := p.opts
-	opts.now = pcommon.NewTimestampFromTime(time.Now())
-	opts.retry = takeRetryState(td)
+	opts := pushOptions(p.opts, td)
 	scratch := e.scratch.Get()
 	defer func() {
-		scratch.release()
-		if scratch.retainable() {
+		scratch.Release()
+		if scratch.Retainable() {
 			e.scratch.Put(scratch)
 		}
 	}()
-	events, repairs := transformWith(scratch, td, opts)
+	events, repairs := transform.With(scratch, td, opts)
 	if len(events) == 0 {
 		e.recordRepairs(ctx, &repairs)
 		return delivery.Outcome[ptrace.Traces]{}
 	}
 	sent := e.sendAll(ctx, p, events, &repairs)
 	e.recordRepairs(ctx, &repairs)
-	return e.settle(ctx, p, td, sent, opts.now)
+	return e.settle(ctx, p, td, sent, opts.Now)
 }
 
 // routedBatch is the part of a batch that goes to one project.
@@ -400,7 +389,7 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once, and counts the
 // values repaired while encoding them in repairs.
-func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent, repairs *sanitize.Counts) []sentEvent {
+func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []transform.Event, repairs *sanitize.Counts) []sentEvent {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
 	perWorker := make([][]sentEvent, workers)
 	var next atomic.Int64
@@ -495,23 +484,23 @@ func (e *sentryExporter) trim(sw *sendWorker) {
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev sentryEvent, out []sentEvent) []sentEvent {
+func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev transform.Event, out []sentEvent) []sentEvent {
 	t := p.transport
 	if ctx.Err() != nil {
 		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
-	if until, limited := t.Wait(ctx, ev.category); limited {
+	if until, limited := t.Wait(ctx, ev.Category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
 		return append(out, sentEvent{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
-			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
+			Err: fmt.Errorf("category %q rate limited by Sentry", ev.Category),
 		}})
 	}
 	defer e.trim(sw)
-	sw.payload = encodeEvent(&sw.encoder, e.room(sw.payload, 4<<10+encodedBytesPerSpan*len(ev.dataSpans)), &ev, &sw.repairs)
+	sw.payload = transform.Encode(&sw.encoder, e.room(sw.payload, 4<<10+encodedBytesPerSpan*len(ev.DataSpans)), &ev, &sw.repairs)
 	payload := sw.payload
 	if len(payload) > maxEventBytes {
-		if a, b, ok := splitTransaction(ev); ok {
+		if a, b, ok := transform.Split(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
@@ -521,7 +510,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		}})
 	}
 	itemType := envelope.TypeTransaction
-	if ev.category == ratelimit.CategoryError {
+	if ev.Category == ratelimit.CategoryError {
 		itemType = envelope.TypeEvent
 	}
 	now := time.Now()
@@ -533,11 +522,11 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		n = 2
 	}
 	sw.envelope = envelope.Append(e.room(sw.envelope, len(payload)+2<<10+len(report)), envelope.Header{
-		EventID:    string(ev.event.EventID),
+		EventID:    string(ev.Sentry.EventID),
 		SentAt:     now,
 		SDKName:    sdkName,
 		SDKVersion: Version,
-		Trace:      &ev.sampling,
+		Trace:      &ev.Sampling,
 	}, items[:n]...)
 
 	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
@@ -549,7 +538,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		}
 		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: err}})
 	}
-	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.category)
+	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.Category)
 	e.releaseRequestSlot()
 	if haveReport && res.Outcome != transport.Accepted {
 		// The report did not arrive either; keep its counts for the next envelope.
@@ -557,7 +546,7 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 	}
 	e.recorder(p).Request(ctx, &res)
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
-		if a, b, ok := splitTransaction(ev); ok {
+		if a, b, ok := transform.Split(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
@@ -575,33 +564,33 @@ func (e *sentryExporter) recorder(p *project) delivery.Recorder {
 // retries: the spans of the events still owed, each marked with what of it is owed.
 func (e *sentryExporter) settle(ctx context.Context, p *project, td ptrace.Traces, sent []sentEvent, pushedAt pcommon.Timestamp) delivery.Outcome[ptrace.Traces] {
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry events")
-	var retry map[spanPosition]spanRetry
+	var retry map[transform.SpanPosition]transform.Retry
 	for i := range sent {
 		ev := &sent[i].event
-		first := ev.firstAttempt
+		first := ev.FirstAttempt
 		if first == 0 {
 			first = pushedAt
 		}
 		a := delivery.Attempt{
-			Category: ev.category, Items: 1, Spans: len(ev.spans),
+			Category: ev.Category, Items: 1, Spans: len(ev.Positions),
 			Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime(),
 		}
 		if s.Add(ctx, i, &a) != delivery.Owed {
 			continue
 		}
 		if retry == nil {
-			retry = make(map[spanPosition]spanRetry)
+			retry = make(map[transform.SpanPosition]transform.Retry)
 		}
-		owes := resendTransaction
-		if ev.category == ratelimit.CategoryError {
-			owes = resendErrors
+		owes := transform.OwesTransaction
+		if ev.Category == ratelimit.CategoryError {
+			owes = transform.OwesErrors
 		}
-		for _, pos := range ev.spans {
+		for _, pos := range ev.Positions {
 			need := owes
-			if have, ok := retry[pos]; ok && have.owes != owes {
+			if have, ok := retry[pos]; ok && have.Owes != owes {
 				need = "" // both the transaction and the errors of this span
 			}
-			retry[pos] = spanRetry{owes: need, firstAttempt: first}
+			retry[pos] = transform.Retry{Owes: need, FirstAttempt: first}
 		}
 	}
 	out := s.Outcome()

@@ -17,6 +17,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 )
 
 // insightsModule is what one of Sentry's Insights modules reads from a span: which ops it selects and which data
@@ -76,10 +77,10 @@ func checkInsightsGolden(t *testing.T, module insightsModule, td ptrace.Traces, 
 	var got []insightsSpan
 	for i := range events {
 		ev := &events[i]
-		if ev.category != ratelimit.CategoryTransaction {
+		if ev.Category != ratelimit.CategoryTransaction {
 			continue
 		}
-		payload := encodeEvent(&enc, nil, ev, &repairs)
+		payload := transform.Encode(&enc, nil, ev, &repairs)
 		require.NoError(t, sentrytest.ValidateTransaction(payload))
 		var tx struct {
 			Transaction string `json:"transaction"`

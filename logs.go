@@ -76,7 +76,7 @@ func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLo
 // settles each through the delivery policy; what is owed is returned as the records to retry.
 func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
 	pushedAt := time.Now()
-	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.environment})
+	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.Environment})
 	if stats.Truncated > 0 {
 		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
 	}

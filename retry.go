@@ -1,6 +1,7 @@
 package sentryexporter
 
 import (
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -8,7 +9,7 @@ import (
 // A batch that failed in part goes back to exporterhelper holding just the spans still owed, and
 // exporterhelper hands it to pushTraces again. What each span still owes rides along as markers on
 // the exporter's own copy (subsetTraces); takeRetryState reads them off before the transform, which
-// gets them as an explicit input (transformOptions.retry). The markers never reach Sentry, and the
+// gets them as an explicit input (transform.Options.Retry). The markers never reach Sentry, and the
 // transform never sees them.
 //
 // The only channel through exporterhelper's retry is the batch itself: its request carries no other
@@ -19,7 +20,7 @@ const (
 	// retryResourceAttribute marks each resource of a retry copy, so that a first attempt (no
 	// marked resource) is not searched span by span.
 	retryResourceAttribute = markerPrefix + "retry"
-	// resendAttribute is resendErrors or resendTransaction; absent when both are owed.
+	// resendAttribute is transform.OwesErrors or OwesTransaction; absent when both are owed.
 	resendAttribute = markerPrefix + "resend"
 	// firstAttemptAttribute is when the span was first sent, in Unix nanoseconds.
 	firstAttemptAttribute = markerPrefix + "first_attempt"
@@ -27,7 +28,7 @@ const (
 
 // subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
 // is still owed and when it was first sent.
-func subsetTraces(td ptrace.Traces, retry map[spanPosition]spanRetry) ptrace.Traces {
+func subsetTraces(td ptrace.Traces, retry map[transform.SpanPosition]transform.Retry) ptrace.Traces {
 	out := ptrace.NewTraces()
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
@@ -41,7 +42,7 @@ func subsetTraces(td ptrace.Traces, retry map[spanPosition]spanRetry) ptrace.Tra
 			haveSS := false
 			spans := ss.Spans()
 			for pi := 0; pi < spans.Len(); pi++ {
-				r, ok := retry[spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}]
+				r, ok := retry[transform.SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)}]
 				if !ok {
 					continue
 				}
@@ -60,10 +61,10 @@ func subsetTraces(td ptrace.Traces, retry map[spanPosition]spanRetry) ptrace.Tra
 				}
 				span := outSS.Spans().AppendEmpty()
 				spans.At(pi).CopyTo(span)
-				if r.owes != "" {
-					span.Attributes().PutStr(resendAttribute, r.owes)
+				if r.Owes != "" {
+					span.Attributes().PutStr(resendAttribute, r.Owes)
 				}
-				span.Attributes().PutInt(firstAttemptAttribute, int64(r.firstAttempt))
+				span.Attributes().PutInt(firstAttemptAttribute, int64(r.FirstAttempt))
 			}
 		}
 	}
@@ -73,8 +74,8 @@ func subsetTraces(td ptrace.Traces, retry map[spanPosition]spanRetry) ptrace.Tra
 // takeRetryState reads the markers of a retry copy off its spans, removing them, and returns what
 // each marked span still owes; nil for a first attempt, which is left untouched. Only resources that
 // subsetTraces marked are changed, and those belong to the exporter's own copy.
-func takeRetryState(td ptrace.Traces) map[spanPosition]spanRetry {
-	var state map[spanPosition]spanRetry
+func takeRetryState(td ptrace.Traces) map[transform.SpanPosition]transform.Retry {
+	var state map[transform.SpanPosition]transform.Retry
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
 		rs := rss.At(ri)
@@ -84,23 +85,23 @@ func takeRetryState(td ptrace.Traces) map[spanPosition]spanRetry {
 		}
 		resource.Remove(retryResourceAttribute)
 		if state == nil {
-			state = make(map[spanPosition]spanRetry, td.SpanCount())
+			state = make(map[transform.SpanPosition]transform.Retry, td.SpanCount())
 		}
 		sss := rs.ScopeSpans()
 		for si := 0; si < sss.Len(); si++ {
 			spans := sss.At(si).Spans()
 			for pi := 0; pi < spans.Len(); pi++ {
 				attrs := spans.At(pi).Attributes()
-				var r spanRetry
+				var r transform.Retry
 				if v, ok := attrs.Get(resendAttribute); ok {
-					r.owes = v.Str()
+					r.Owes = v.Str()
 					attrs.Remove(resendAttribute)
 				}
 				if v, ok := attrs.Get(firstAttemptAttribute); ok {
-					r.firstAttempt = pcommon.Timestamp(v.Int())
+					r.FirstAttempt = pcommon.Timestamp(v.Int())
 					attrs.Remove(firstAttemptAttribute)
 				}
-				state[spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}] = r
+				state[transform.SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)}] = r
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"testing"
 
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -23,16 +24,16 @@ func TestRetryStateRoundTrip(t *testing.T) {
 	assert.Nil(t, takeRetryState(b.td), "a first attempt has no retry state")
 	assert.Equal(t, original.SpanCount(), b.td.SpanCount())
 
-	owed := map[spanPosition]spanRetry{
-		{span: 1}:     {owes: resendErrors, firstAttempt: 42},
-		{resource: 1}: {owes: "", firstAttempt: 43},
+	owed := map[transform.SpanPosition]transform.Retry{
+		{Span: 1}:     {Owes: transform.OwesErrors, FirstAttempt: 42},
+		{Resource: 1}: {Owes: "", FirstAttempt: 43},
 	}
 	retry := subsetTraces(b.td, owed)
 	require.Equal(t, 2, retry.SpanCount())
 	state := takeRetryState(retry)
-	assert.Equal(t, map[spanPosition]spanRetry{
-		{resource: 0, span: 0}: {owes: resendErrors, firstAttempt: 42},
-		{resource: 1, span: 0}: {owes: "", firstAttempt: 43},
+	assert.Equal(t, map[transform.SpanPosition]transform.Retry{
+		{Resource: 0, Span: 0}: {Owes: transform.OwesErrors, FirstAttempt: 42},
+		{Resource: 1, Span: 0}: {Owes: "", FirstAttempt: 43},
 	}, state, "positions are those of the retry copy")
 	for i := 0; i < retry.ResourceSpans().Len(); i++ {
 		rs := retry.ResourceSpans().At(i)

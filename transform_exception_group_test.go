@@ -30,8 +30,8 @@ func TestTransformPythonExceptionGroup(t *testing.T) {
 
 	var errorEvent *sentry.Event
 	for _, e := range transformEvents(b.td, testOptions) {
-		if e.event.Type != "transaction" {
-			errorEvent = e.event
+		if e.Sentry.Type != "transaction" {
+			errorEvent = e.Sentry
 		}
 	}
 	require.NotNil(t, errorEvent)

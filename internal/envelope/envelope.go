@@ -3,10 +3,10 @@
 package envelope
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
-
 	"strconv"
 	"time"
+
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // ContentType is the media type of an envelope request body.

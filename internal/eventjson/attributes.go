@@ -1,8 +1,6 @@
 package eventjson
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
-
 	"encoding/base64"
 	"math"
 	"strconv"
@@ -11,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
 

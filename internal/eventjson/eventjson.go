@@ -26,8 +26,6 @@
 package eventjson
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
-
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -36,6 +34,8 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // maxDepth bounds how deeply nested maps and arrays are written. Values come from OTLP attributes,

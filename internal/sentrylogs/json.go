@@ -1,8 +1,6 @@
 package sentrylogs
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
-
 	"encoding/base64"
 	"math"
 	"strconv"
@@ -10,6 +8,8 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // The encoder below is append-style: every function takes the output buffer and returns it extended, so one

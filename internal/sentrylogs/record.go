@@ -1,8 +1,6 @@
 package sentrylogs
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
-
 	"encoding/binary"
 	"strconv"
 	"strings"
@@ -10,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
