@@ -246,7 +246,7 @@ func receiveLatency(span ptrace.Span, producerStart pcommon.Timestamp) (int64, b
 		if producerStart == 0 {
 			return 0, false
 		}
-		enqueuedMs, ok = int64(producerStart/1e6), true
+		enqueuedMs = int64(producerStart / 1e6)
 	}
 	if enqueuedMs <= 0 || startMs < enqueuedMs {
 		return 0, false

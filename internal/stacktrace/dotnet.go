@@ -85,7 +85,6 @@ func splitDotNetAggregate(lines []string) (main []string, members []dotnetMember
 			}
 			members = append(members, m)
 			t, line = rest, rest
-			inMember = true
 		} else if !inMember {
 			continue
 		}

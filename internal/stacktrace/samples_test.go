@@ -100,7 +100,7 @@ func programMarkers(t *testing.T, lang string) map[string]int {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		sc := bufio.NewScanner(f)
 		for n := 1; sc.Scan(); n++ {
 			for _, m := range frameMarker.FindAllStringSubmatch(sc.Text(), -1) {
