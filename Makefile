@@ -7,9 +7,10 @@ PKGS     := ./...
 
 all: test
 
-## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the checks that need a
-## binary without it (norace), the ocb end-to-end test and the interop tests against pinned Sentry consumers.
-test: vet unit norace e2e interop
+## test: everything CI runs: vet and golangci-lint, unit tests with the race detector, fuzz seeds, the checks
+## that need a binary without it (norace), the ocb end-to-end test and the interop tests against pinned
+## Sentry consumers.
+test: vet lint unit norace e2e interop
 
 vet:
 	$(GO) vet $(PKGS)
