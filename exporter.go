@@ -485,11 +485,10 @@ func (e *sentryExporter) trim(sw *sendWorker) {
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
 func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev transform.Event, out []sentEvent) []sentEvent {
-	t := p.transport
 	if ctx.Err() != nil {
 		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
-	if until, limited := t.Wait(ctx, ev.Category); limited {
+	if until, limited := p.transport.Wait(ctx, ev.Category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
 		return append(out, sentEvent{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
@@ -513,38 +512,10 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 	if ev.Category == ratelimit.CategoryError {
 		itemType = envelope.TypeEvent
 	}
-	now := time.Now()
-	items := [2]envelope.Item{{Type: itemType, Payload: payload}}
-	n := 1
-	report, haveReport := p.reports.Take(now)
-	if haveReport {
-		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
-		n = 2
-	}
-	sw.envelope = envelope.Append(e.room(sw.envelope, len(payload)+2<<10+len(report)), envelope.Header{
-		EventID:    string(ev.Sentry.EventID),
-		SentAt:     now,
-		SDKName:    sdkName,
-		SDKVersion: Version,
-		Trace:      &ev.Sampling,
-	}, items[:n]...)
-
-	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
-	// timeout still bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and
-	// retrying it, regrouped, would store its spans twice. New requests do not start after the deadline.
-	if err := e.takeRequestSlot(ctx); err != nil {
-		if haveReport {
-			_ = p.reports.Restore(report)
-		}
-		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: err}})
-	}
-	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.Category)
-	e.releaseRequestSlot()
-	if haveReport && res.Outcome != transport.Accepted {
-		// The report did not arrive either; keep its counts for the next envelope.
-		_ = p.reports.Restore(report)
-	}
-	e.recorder(p).Request(ctx, &res)
+	var res transport.Result
+	sw.envelope, res = e.post(ctx, p, e.room(sw.envelope, len(payload)+2<<10),
+		envelope.Header{EventID: string(ev.Sentry.EventID), Trace: &ev.Sampling},
+		envelope.Item{Type: itemType, Payload: payload}, ev.Category)
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
 		if a, b, ok := transform.Split(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
@@ -553,6 +524,36 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		return append(out, sentEvent{event: ev, oversize: true, result: res})
 	}
 	return append(out, sentEvent{event: ev, result: res})
+}
+
+// post sends item to p in one envelope built in buf (returned, possibly grown), with p's pending
+// client report riding along, within the exporter's bound on requests in flight, and records the
+// request. A request under way is not cut short when ctx ends (the HTTP client's own timeout still
+// bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and retrying it,
+// regrouped, would store its spans twice. No request starts after ctx ended.
+func (e *sentryExporter) post(ctx context.Context, p *project, buf []byte, h envelope.Header, item envelope.Item, category ratelimit.Category) ([]byte, transport.Result) {
+	h.SentAt, h.SDKName, h.SDKVersion = time.Now(), sdkName, Version
+	items := [2]envelope.Item{item}
+	n := 1
+	report, haveReport := p.reports.Take(h.SentAt)
+	if haveReport {
+		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
+		n = 2
+	}
+	buf = envelope.Append(buf[:0], h, items[:n]...)
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
+		}
+		return buf, transport.Result{Outcome: transport.Retryable, Err: err}
+	}
+	res := p.transport.Send(context.WithoutCancel(ctx), buf, category)
+	e.releaseRequestSlot()
+	if haveReport && res.Outcome != transport.Accepted {
+		_ = p.reports.Restore(report) // it did not arrive either; keep its counts for the next envelope
+	}
+	e.recorder(p).Request(ctx, &res)
+	return buf, res
 }
 
 // recorder records p's deliveries: the exporter's metrics and p's client reports.
