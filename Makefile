@@ -3,13 +3,14 @@ GO       ?= go
 TOOLS    := -modfile=internal/tools/go.mod
 PKGS     := ./...
 
-.PHONY: all test unit norace e2e interop interop-deps run generate lint fmt bench fuzz tidy
+.PHONY: all test unit norace e2e interop interop-deps run spotlight spotlight-ui generate lint fmt bench fuzz tidy
 
 all: test
 
-## test: everything CI runs: vet, unit tests with the race detector, fuzz seeds, the checks that need a
-## binary without it (norace), the ocb end-to-end test and the interop tests against pinned Sentry consumers.
-test: vet unit norace e2e interop
+## test: everything CI runs: vet and golangci-lint, unit tests with the race detector, fuzz seeds, the checks
+## that need a binary without it (norace), the ocb end-to-end test and the interop tests against pinned
+## Sentry consumers.
+test: vet lint unit norace e2e interop
 
 vet:
 	$(GO) vet $(PKGS)
@@ -38,6 +39,19 @@ interop-deps:
 ## run: builds a collector with this exporter, runs it against the local Sentry receiver and shows what Sentry got.
 run:
 	./scripts/run.sh
+
+## spotlight: make run against Spotlight (Sentry's local development UI) instead; leaves its UI open at
+## http://localhost:8969/ until CTRL-C. Needs node and npm (docs/spotlight.md).
+spotlight:
+	SPOTLIGHT=1 ./scripts/run.sh
+
+## spotlight-ui: the exporter's errors, traces and logs in Spotlight's web UI, checked in headless Chromium
+## inside a loopback-only network namespace; installs chromium (apt-get, as root) and the npm packages.
+spotlight-ui:
+	./scripts/spotlight-ui-test.sh
+
+# make test runs the Spotlight UI test too (CI=true: a missing prerequisite fails it).
+test: spotlight-ui
 
 ## generate: reruns mdatagen on metadata.yaml.
 generate:

@@ -23,7 +23,7 @@ func TestAssemblyMakesOneTransactionPerSegment(t *testing.T) {
 	// The segments as the transform defines them, counted on the whole workload at once.
 	segments := 0
 	for _, ev := range transformEvents(mergeBatches(batches), testOptions) {
-		if ev.category == "transaction" {
+		if ev.Category == "transaction" {
 			segments++
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
 
@@ -45,11 +46,11 @@ import (
 const benchTraces = 3000
 
 // benchOptions is a transform configured as the exporter is by default.
-var benchOptions = transformOptions{
-	environment:        "bench",
-	exceptionsAsErrors: true,
-	sendTransactions:   true,
-	publicKey:          "public",
+var benchOptions = transform.Options{
+	Environment:        "bench",
+	ExceptionsAsErrors: true,
+	SendTransactions:   true,
+	PublicKey:          "public",
 }
 
 // benchWorkload generates the workload; it is called before the timer starts.
@@ -205,7 +206,7 @@ func BenchmarkTransform(b *testing.B) {
 			for b.Loop() {
 				events = 0
 				for _, td := range shape.batches {
-					evs, _ := transformTraces(td, benchOptions)
+					evs, _ := transform.Traces(td, benchOptions)
 					events += len(evs)
 				}
 			}
@@ -220,17 +221,17 @@ func BenchmarkTransform(b *testing.B) {
 func BenchmarkEncode(b *testing.B) {
 	shapes, spans := workloadShapes(b)
 	sentAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	frame := func(dst []byte, ev *sentryEvent, payload []byte) []byte {
+	frame := func(dst []byte, ev *transform.Event, payload []byte) []byte {
 		itemType := envelope.TypeTransaction
-		if ev.category == ratelimit.CategoryError {
+		if ev.Category == ratelimit.CategoryError {
 			itemType = envelope.TypeEvent
 		}
 		return envelope.Append(dst, envelope.Header{
-			EventID: string(ev.event.EventID), SentAt: sentAt, SDKName: sdkName, SDKVersion: Version, Trace: &ev.sampling,
+			EventID: string(ev.Sentry.EventID), SentAt: sentAt, SDKName: sdkName, SDKVersion: Version, Trace: &ev.Sampling,
 		}, envelope.Item{Type: itemType, Payload: payload})
 	}
-	encodeJSON := func(b *testing.B, buf []byte, ev *sentryEvent) []byte {
-		payload, err := json.Marshal(ev.event)
+	encodeJSON := func(b *testing.B, buf []byte, ev *transform.Event) []byte {
+		payload, err := json.Marshal(ev.Sentry)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -239,21 +240,21 @@ func BenchmarkEncode(b *testing.B) {
 	var enc eventjson.Encoder
 	var payload []byte
 	var repairs sanitize.Counts
-	encodeEventJSON := func(_ *testing.B, buf []byte, ev *sentryEvent) []byte {
+	encodeEventJSON := func(_ *testing.B, buf []byte, ev *transform.Event) []byte {
 		// What the exporter sends: span data written from pdata by encodeEvent.
-		payload = encodeEvent(&enc, payload[:0], ev, &repairs)
+		payload = transform.Encode(&enc, payload[:0], ev, &repairs)
 		return frame(buf[:0], ev, payload)
 	}
 	for _, shape := range shapes {
-		var events []sentryEvent
+		var events []transform.Event
 		for _, td := range shape.batches {
-			evs, _ := transformTraces(td, benchOptions)
+			evs, _ := transform.Traces(td, benchOptions)
 			events = append(events, evs...)
 		}
 		for _, bc := range []struct {
 			name      string
 			transform bool
-			encode    func(*testing.B, []byte, *sentryEvent) []byte
+			encode    func(*testing.B, []byte, *transform.Event) []byte
 		}{
 			{"json.Marshal", false, encodeJSON},
 			{"eventjson", false, encodeEventJSON},
@@ -264,7 +265,7 @@ func BenchmarkEncode(b *testing.B) {
 				b.ReportAllocs()
 				var buf []byte
 				size := 0
-				encodeAll := func(evs []sentryEvent) {
+				encodeAll := func(evs []transform.Event) {
 					for i := range evs {
 						buf = bc.encode(b, buf, &evs[i])
 						size += len(buf)
@@ -278,7 +279,7 @@ func BenchmarkEncode(b *testing.B) {
 						continue
 					}
 					for _, td := range shape.batches {
-						evs, _ := transformTraces(td, benchOptions)
+						evs, _ := transform.Traces(td, benchOptions)
 						encodeAll(evs)
 					}
 				}
@@ -457,14 +458,14 @@ func TestEventJSONMatchesMarshal(t *testing.T) {
 	for name, td := range inputs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			events, _ := transformTraces(td, benchOptions)
+			events, _ := transform.Traces(td, benchOptions)
 			require.NotEmpty(t, events)
 			var enc eventjson.Encoder
 			for _, ev := range events {
-				want, err := json.Marshal(ev.event)
+				want, err := json.Marshal(ev.Sentry)
 				require.NoError(t, err)
-				got := enc.Append(nil, ev.event)
-				require.Equal(t, normalizeEventJSON(t, want), normalizeEventJSON(t, got), "event %s\nours: %s", ev.event.EventID, got)
+				got := enc.Append(nil, ev.Sentry)
+				require.Equal(t, normalizeEventJSON(t, want), normalizeEventJSON(t, got), "event %s\nours: %s", ev.Sentry.EventID, got)
 			}
 		})
 	}
@@ -472,16 +473,18 @@ func TestEventJSONMatchesMarshal(t *testing.T) {
 
 // normalizeEventJSON decodes an event and removes what the two encoders write differently on
 // purpose: timestamps of the event, its spans and breadcrumbs become microseconds since the epoch (eventjson writes float seconds,
-// encoding/json RFC 3339), sentry-go's empty "user" and "sdk" go, its bare exception array takes
-// Sentry's {"values": [...]} shape, and a transaction without spans gets eventjson's empty list.
+// encoding/json RFC 3339), sentry-go's empty "user" and "sdk" go, its bare exception and breadcrumbs
+// arrays take Sentry's {"values": [...]} shape, and a transaction without spans gets eventjson's empty list.
 func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var ev map[string]any
 	require.NoError(t, dec.Decode(&ev), "%s", b)
-	if list, ok := ev["exception"].([]any); ok {
-		ev["exception"] = map[string]any{"values": list}
+	for _, k := range []string{"exception", "breadcrumbs"} {
+		if list, ok := ev[k].([]any); ok {
+			ev[k] = map[string]any{"values": list}
+		}
 	}
 	if _, ok := ev["spans"]; !ok && ev["type"] == "transaction" {
 		ev["spans"] = []any{}
@@ -509,17 +512,22 @@ func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 		}
 	}
 	times(ev)
-	// The root's data is a placeholder the exporter's data writer fills (eventjson.SpanData):
-	// encoding/json writes its number, eventjson without a writer null. encodeEvent's own output is
-	// checked by the golden files.
+	// The root's data and links are placeholders the exporter's writers fill (eventjson.SpanData,
+	// SpanLinks): encoding/json writes their number, eventjson without a writer null. encodeEvent's
+	// own output is checked by the golden files.
 	if contexts, ok := ev["contexts"].(map[string]any); ok {
 		if trace, ok := contexts["trace"].(map[string]any); ok {
 			delete(trace, "data")
+			delete(trace, "links")
 		}
 	}
-	for _, list := range []string{"spans", "breadcrumbs"} {
-		items, _ := ev[list].([]any)
-		for _, item := range items {
+	spans, _ := ev["spans"].([]any)
+	for _, item := range spans {
+		times(item.(map[string]any))
+	}
+	if crumbs, ok := ev["breadcrumbs"].(map[string]any); ok {
+		list, _ := crumbs["values"].([]any)
+		for _, item := range list {
 			times(item.(map[string]any))
 		}
 	}

@@ -52,7 +52,8 @@ type Config struct {
 	SendTransactions bool `mapstructure:"send_transactions"`
 
 	// MaxRequestsInFlight bounds how many envelopes one batch sends at once. Sentry takes one
-	// event per request, so requests run in parallel over kept-alive connections.
+	// event per request, so requests run in parallel over kept-alive connections. Over all batches
+	// and routed projects together, at most MaxRequestsInFlight times the queue's consumers.
 	MaxRequestsInFlight int `mapstructure:"max_requests_in_flight"`
 
 	// TraceAssembly holds spans per trace until the trace goes quiet, so that traces cut across

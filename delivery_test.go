@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -26,6 +27,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/metadatatest"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
@@ -248,6 +250,10 @@ func TestDeliveryGivesUpKnowinglyAndReportsIt(t *testing.T) {
 	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
 		Attributes: attribute.NewSet(attribute.String("category", "transaction"), attribute.String("reason", "ratelimit_backoff")),
 		Value:      3,
+	}, {
+		// The dropped transactions' spans, as the client report counts them.
+		Attributes: attribute.NewSet(attribute.String("category", "span"), attribute.String("reason", "ratelimit_backoff")),
+		Value:      4,
 	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
@@ -264,13 +270,13 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 	cfg.DSN = "http://public@127.0.0.1:1/1"
 	exp, err := newSentryExporter(cfg, exportertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
-	pos := func(i int32) spanPosition { return spanPosition{span: i} }
+	pos := func(i int32) transform.SpanPosition { return transform.SpanPosition{Span: i} }
 	failed := transport.Result{Outcome: transport.Retryable, Err: errors.New("503")}
 	sent := []sentEvent{
-		{event: sentryEvent{category: ratelimit.CategoryError, spans: []spanPosition{pos(1)}}, result: failed},
-		{event: sentryEvent{category: ratelimit.CategoryTransaction, event: &sentry.Event{}, spans: []spanPosition{pos(0), pos(1), pos(2)}}, result: failed},
+		{event: transform.Event{Category: ratelimit.CategoryError, Positions: []transform.SpanPosition{pos(1)}}, result: failed},
+		{event: transform.Event{Category: ratelimit.CategoryTransaction, Sentry: &sentry.Event{}, Positions: []transform.SpanPosition{pos(0), pos(1), pos(2)}}, result: failed},
 	}
-	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, 1)
+	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, pcommon.NewTimestampFromTime(time.Now()))
 	require.Error(t, out.RetryErr)
 	spans := out.Retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	require.Equal(t, 3, spans.Len())
@@ -281,5 +287,43 @@ func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
 		}
 		return v.Str()
 	}
-	assert.Equal(t, []string{resendTransaction, "both", resendTransaction}, []string{marker(0), marker(1), marker(2)})
+	assert.Equal(t, []string{transform.OwesTransaction, "both", transform.OwesTransaction}, []string{marker(0), marker(1), marker(2)})
+}
+
+// TestErrorEventsLostAloneDoNotFailSpans is issue 21's case: only the error events failed (Sentry
+// answered 500, retries off), every transaction arrived. The collector's own span counts must say
+// that all spans were sent and none failed; the lost error events are counted, logged and reported
+// by the exporter itself.
+func TestErrorEventsLostAloneDoNotFailSpans(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(func(r *sentrytest.Request) sentrytest.Fault {
+		if slices.Contains(r.ItemTypes, "event") {
+			return sentrytest.Status(500)(r)
+		}
+		return sentrytest.Fault{}
+	}))
+	exp, tel := startExporter(t, srv, map[string]any{"retry_on_failure": map[string]any{"enabled": false}})
+	b := newTraceBuilder()
+	root := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /a", 0, 10)
+	b.span("svc", "a", "a2", "a1", ptrace.SpanKindClient, "child", 1, 9)
+	for _, name := range []string{"E1", "E2"} {
+		ev := root.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.type", name)
+	}
+	require.NoError(t, exp.ConsumeTraces(context.Background(), b.td))
+
+	require.Len(t, srv.Transactions(), 1)
+	assert.Empty(t, srv.Errors())
+	sent, err := tel.GetMetric("otelcol_exporter_sent_spans")
+	require.NoError(t, err)
+	points := sent.Data.(metricdata.Sum[int64]).DataPoints
+	require.Len(t, points, 1)
+	assert.Equal(t, int64(2), points[0].Value, "both spans reached Sentry")
+	_, err = tel.GetMetric("otelcol_exporter_send_failed_spans")
+	assert.Error(t, err, "no span failed: the metric was never recorded")
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "error"), attribute.String("reason", "send_error")),
+		Value:      2,
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }

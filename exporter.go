@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +30,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
@@ -53,6 +53,8 @@ type sentryExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	// policy decides what becomes of each envelope sent, for traces and logs alike.
 	policy delivery.Policy
+	// requestSlots bounds the requests in flight over all pushes and projects (see requestSlotsFor).
+	requestSlots chan struct{}
 
 	// defaultProject receives what routing does not match; nil when unmatched data is dropped.
 	defaultProject *project
@@ -66,7 +68,7 @@ type sentryExporter struct {
 	// largeBuffers keeps a few buffers for events larger than a worker keeps room for.
 	largeBuffers *freelist.List[[]byte]
 	// scratch keeps the transform's working memory across pushes, one per push at once.
-	scratch *freelist.List[*transformScratch]
+	scratch *freelist.List[*transform.Scratch]
 
 	// unroutedMu guards the count of dropped unmatched spans, logged once per interval.
 	unroutedMu      sync.Mutex
@@ -90,7 +92,7 @@ type sentryExporter struct {
 type project struct {
 	name      string
 	dsn       *sentry.Dsn
-	opts      transformOptions
+	opts      transform.Options
 	transport *transport.Transport
 	// reports collects what the exporter dropped for this project; it rides along with the next
 	// envelope as a client report, so Sentry's stats show the loss.
@@ -98,24 +100,16 @@ type project struct {
 }
 
 func newProject(name string, dsn *sentry.Dsn, cfg *Config) *project {
-	opts := transformOptions{
-		environment:        cfg.Environment,
-		exceptionsAsErrors: cfg.ExceptionsAsErrors,
-		sendTransactions:   cfg.SendTransactions,
-		publicKey:          dsn.GetPublicKey(),
-	}
-	if org := dsn.GetOrgID(); org != 0 {
-		opts.orgID = strconv.FormatUint(org, 10)
-	}
-	return &project{name: name, dsn: dsn, opts: opts}
+	return &project{name: name, dsn: dsn, opts: transformOptions(cfg, dsn)}
 }
 
 func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, error) {
 	e := &sentryExporter{
-		cfg:      cfg,
-		logger:   set.Logger,
-		settings: set.TelemetrySettings,
-		policy:   delivery.Policy{Retry: cfg.BackOffConfig},
+		cfg:          cfg,
+		logger:       set.Logger,
+		settings:     set.TelemetrySettings,
+		policy:       delivery.Policy{Retry: cfg.BackOffConfig},
+		requestSlots: make(chan struct{}, requestSlotsFor(cfg)),
 	}
 	if cfg.DSN != "" {
 		dsn, err := parseDSN("dsn", string(cfg.DSN))
@@ -142,13 +136,37 @@ func newSentryExporter(cfg *Config, set exporter.Settings) (*sentryExporter, err
 	// What is kept idle follows the CPUs, within bounds: each large buffer is up to 1 MiB and each
 	// scratch a few MiB, and a many-core host needs no more of them than pushes run at once.
 	e.largeBuffers = freelist.New(min(2*runtime.GOMAXPROCS(0), maxIdleLargeBuffers), func() []byte { return nil })
-	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transformScratch { return new(transformScratch) })
+	e.scratch = freelist.New(min(runtime.GOMAXPROCS(0), maxIdleScratches), func() *transform.Scratch { return new(transform.Scratch) })
 	// Workers (up to 512 KiB of buffers each) for every project sending at once, but not hundreds
 	// for a routing table of many projects.
 	idleWorkers := max(e.cfg.MaxRequestsInFlight, min(e.cfg.MaxRequestsInFlight*len(e.projects()), maxIdleWorkers))
 	e.workers = freelist.New(idleWorkers, func() *sendWorker { return new(sendWorker) })
 	return e, nil
 }
+
+// requestSlotsFor is how many requests the exporter has in flight at most, over all pushes and
+// projects: what one project reaches when every queue consumer sends max_requests_in_flight at once.
+// Routing to many projects then spreads those requests over them instead of multiplying them.
+func requestSlotsFor(cfg *Config) int {
+	consumers := 1
+	if q := cfg.QueueConfig.Get(); q != nil {
+		consumers = max(q.NumConsumers, 1)
+	}
+	return cfg.MaxRequestsInFlight * consumers
+}
+
+// takeRequestSlot waits for one of the exporter's request slots, or for ctx to end.
+func (e *sentryExporter) takeRequestSlot(ctx context.Context) error {
+	select {
+	case e.requestSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releaseRequestSlot gives back a slot takeRequestSlot took.
+func (e *sentryExporter) releaseRequestSlot() { <-e.requestSlots }
 
 // projects lists every project, the default first.
 func (e *sentryExporter) projects() []*project {
@@ -241,7 +259,7 @@ func (e *sentryExporter) shutdown(context.Context) error {
 
 // sentEvent is one event of a batch and what the transport made of it.
 type sentEvent struct {
-	event  sentryEvent
+	event  transform.Event
 	result transport.Result
 	// oversize marks an event that was not sent because Sentry refuses its size.
 	oversize bool
@@ -271,23 +289,22 @@ func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 
 // pushProject sends one project's part of a batch.
 func (e *sentryExporter) pushProject(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
-	opts := p.opts
-	opts.now = pcommon.NewTimestampFromTime(time.Now())
+	opts := pushOptions(p.opts, td)
 	scratch := e.scratch.Get()
 	defer func() {
-		scratch.release()
-		if scratch.retainable() {
+		scratch.Release()
+		if scratch.Retainable() {
 			e.scratch.Put(scratch)
 		}
 	}()
-	events, repairs := transformWith(scratch, td, opts)
+	events, repairs := transform.With(scratch, td, opts)
 	if len(events) == 0 {
 		e.recordRepairs(ctx, &repairs)
 		return delivery.Outcome[ptrace.Traces]{}
 	}
 	sent := e.sendAll(ctx, p, events, &repairs)
 	e.recordRepairs(ctx, &repairs)
-	return e.settle(ctx, p, td, sent, opts.now)
+	return e.settle(ctx, p, td, sent, opts.Now)
 }
 
 // routedBatch is the part of a batch that goes to one project.
@@ -393,7 +410,7 @@ func (e *sentryExporter) recordRepairs(ctx context.Context, repairs *sanitize.Co
 
 // sendAll delivers events with at most cfg.MaxRequestsInFlight requests at once, and counts the
 // values repaired while encoding them in repairs.
-func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []sentryEvent, repairs *sanitize.Counts) []sentEvent {
+func (e *sentryExporter) sendAll(ctx context.Context, p *project, events []transform.Event, repairs *sanitize.Counts) []sentEvent {
 	workers := min(e.cfg.MaxRequestsInFlight, len(events))
 	perWorker := make([][]sentEvent, workers)
 	var next atomic.Int64
@@ -488,23 +505,22 @@ func (e *sentryExporter) trim(sw *sendWorker) {
 // send encodes and posts one event and appends what became of it to out. A transaction too large
 // for Sentry, by our measure or by its 413, is split into two linked transactions, each sent in turn,
 // so its spans still arrive. buf is reused between the events of one worker.
-func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev sentryEvent, out []sentEvent) []sentEvent {
-	t := p.transport
+func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, ev transform.Event, out []sentEvent) []sentEvent {
 	if ctx.Err() != nil {
 		return append(out, sentEvent{event: ev, result: transport.Result{Outcome: transport.Retryable, Err: ctx.Err()}})
 	}
-	if until, limited := t.Wait(ctx, ev.category); limited {
+	if until, limited := p.transport.Wait(ctx, ev.Category); limited {
 		// Held without encoding: it goes back to exporterhelper to wait out the deadline.
 		return append(out, sentEvent{event: ev, result: transport.Result{
 			Outcome: transport.RateLimited, RetryAt: until,
-			Err: fmt.Errorf("category %q rate limited by Sentry", ev.category),
+			Err: fmt.Errorf("category %q rate limited by Sentry", ev.Category),
 		}})
 	}
 	defer e.trim(sw)
-	sw.payload = encodeEvent(&sw.encoder, e.room(sw.payload, 4<<10+encodedBytesPerSpan*len(ev.dataSpans)), &ev, &sw.repairs)
+	sw.payload = transform.Encode(&sw.encoder, e.room(sw.payload, 4<<10+encodedBytesPerSpan*len(ev.DataSpans)), &ev, &sw.repairs)
 	payload := sw.payload
 	if len(payload) > maxEventBytes {
-		if a, b, ok := splitTransaction(ev); ok {
+		if a, b, ok := transform.Split(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
@@ -514,42 +530,51 @@ func (e *sentryExporter) send(ctx context.Context, p *project, sw *sendWorker, e
 		}})
 	}
 	itemType := envelope.TypeTransaction
-	if ev.category == ratelimit.CategoryError {
+	if ev.Category == ratelimit.CategoryError {
 		itemType = envelope.TypeEvent
 	}
-	now := time.Now()
-	items := [2]envelope.Item{{Type: itemType, Payload: payload}}
-	n := 1
-	report, haveReport := p.reports.Take(now)
-	if haveReport {
-		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
-		n = 2
-	}
-	sw.envelope = envelope.Append(e.room(sw.envelope, len(payload)+2<<10+len(report)), envelope.Header{
-		EventID:    string(ev.event.EventID),
-		SentAt:     now,
-		SDKName:    sdkName,
-		SDKVersion: Version,
-		Trace:      &ev.sampling,
-	}, items[:n]...)
-
-	// Once a request is under way it is not cut short by the push's deadline (the HTTP client's own
-	// timeout still bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and
-	// retrying it, regrouped, would store its spans twice. New requests do not start after the deadline.
-	res := t.Send(context.WithoutCancel(ctx), sw.envelope, ev.category)
-	if haveReport && res.Outcome != transport.Accepted {
-		// The report did not arrive either; keep its counts for the next envelope.
-		_ = p.reports.Restore(report)
-	}
-	e.recorder(p).Request(ctx, &res)
+	var res transport.Result
+	sw.envelope, res = e.post(ctx, p, e.room(sw.envelope, len(payload)+2<<10),
+		envelope.Header{EventID: string(ev.Sentry.EventID), Trace: &ev.Sampling},
+		envelope.Item{Type: itemType, Payload: payload}, ev.Category)
 	if res.StatusCode == http.StatusRequestEntityTooLarge {
-		if a, b, ok := splitTransaction(ev); ok {
+		if a, b, ok := transform.Split(ev); ok {
 			out = e.send(ctx, p, sw, a, out)
 			return e.send(ctx, p, sw, b, out)
 		}
 		return append(out, sentEvent{event: ev, oversize: true, result: res})
 	}
 	return append(out, sentEvent{event: ev, result: res})
+}
+
+// post sends item to p in one envelope built in buf (returned, possibly grown), with p's pending
+// client report riding along, within the exporter's bound on requests in flight, and records the
+// request. A request under way is not cut short when ctx ends (the HTTP client's own timeout still
+// bounds it): an envelope cancelled mid-flight may already be stored by Sentry, and retrying it,
+// regrouped, would store its spans twice. No request starts after ctx ended.
+func (e *sentryExporter) post(ctx context.Context, p *project, buf []byte, h envelope.Header, item envelope.Item, category ratelimit.Category) ([]byte, transport.Result) {
+	h.SentAt, h.SDKName, h.SDKVersion = time.Now(), sdkName, Version
+	items := [2]envelope.Item{item}
+	n := 1
+	report, haveReport := p.reports.Take(h.SentAt)
+	if haveReport {
+		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
+		n = 2
+	}
+	buf = envelope.Append(buf[:0], h, items[:n]...)
+	if err := e.takeRequestSlot(ctx); err != nil {
+		if haveReport {
+			_ = p.reports.Restore(report)
+		}
+		return buf, transport.Result{Outcome: transport.Retryable, Err: err}
+	}
+	res := p.transport.Send(context.WithoutCancel(ctx), buf, category)
+	e.releaseRequestSlot()
+	if haveReport && res.Outcome != transport.Accepted {
+		_ = p.reports.Restore(report) // it did not arrive either; keep its counts for the next envelope
+	}
+	e.recorder(p).Request(ctx, &res)
+	return buf, res
 }
 
 // recorder records p's deliveries: the exporter's metrics and p's client reports.
@@ -561,85 +586,38 @@ func (e *sentryExporter) recorder(p *project) delivery.Recorder {
 // retries: the spans of the events still owed, each marked with what of it is owed.
 func (e *sentryExporter) settle(ctx context.Context, p *project, td ptrace.Traces, sent []sentEvent, pushedAt pcommon.Timestamp) delivery.Outcome[ptrace.Traces] {
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry events")
-	var retry map[spanPosition]string
+	var retry map[transform.SpanPosition]transform.Retry
 	for i := range sent {
 		ev := &sent[i].event
-		a := delivery.Attempt{
-			Category: ev.category, Items: 1, Spans: len(ev.spans),
-			Result: sent[i].result, Oversize: sent[i].oversize,
+		first := ev.FirstAttempt
+		if first == 0 {
+			first = pushedAt
 		}
-		if ev.firstAttempt != 0 {
-			a.FirstAttempt = ev.firstAttempt.AsTime()
+		a := delivery.Attempt{
+			Category: ev.Category, Items: 1, Spans: len(ev.Positions),
+			Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime(),
 		}
 		if s.Add(ctx, i, &a) != delivery.Owed {
 			continue
 		}
 		if retry == nil {
-			retry = make(map[spanPosition]string)
+			retry = make(map[transform.SpanPosition]transform.Retry)
 		}
-		owed := resendTransaction
-		if ev.category == ratelimit.CategoryError {
-			owed = resendErrors
+		owes := transform.OwesTransaction
+		if ev.Category == ratelimit.CategoryError {
+			owes = transform.OwesErrors
 		}
-		for _, pos := range ev.spans {
-			need := owed
-			if have, ok := retry[pos]; ok && have != owed {
+		for _, pos := range ev.Positions {
+			need := owes
+			if have, ok := retry[pos]; ok && have.Owes != owes {
 				need = "" // both the transaction and the errors of this span
 			}
-			retry[pos] = need
+			retry[pos] = transform.Retry{Owes: need, FirstAttempt: first}
 		}
 	}
 	out := s.Outcome()
 	if retry == nil {
 		return delivery.WithRetry(out, ptrace.Traces{})
 	}
-	return delivery.WithRetry(out, subsetTraces(td, retry, pushedAt))
-}
-
-// subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
-// still has to be sent and when it was first sent.
-func subsetTraces(td ptrace.Traces, retry map[spanPosition]string, firstAttempt pcommon.Timestamp) ptrace.Traces {
-	out := ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		rs := rss.At(ri)
-		var outRS ptrace.ResourceSpans
-		haveRS := false
-		sss := rs.ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			ss := sss.At(si)
-			var outSS ptrace.ScopeSpans
-			haveSS := false
-			spans := ss.Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				need, ok := retry[spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}]
-				if !ok {
-					continue
-				}
-				if !haveRS {
-					outRS = out.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(outRS.Resource())
-					outRS.SetSchemaUrl(rs.SchemaUrl())
-					haveRS = true
-				}
-				if !haveSS {
-					outSS = outRS.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(outSS.Scope())
-					outSS.SetSchemaUrl(ss.SchemaUrl())
-					haveSS = true
-				}
-				span := outSS.Spans().AppendEmpty()
-				spans.At(pi).CopyTo(span)
-				if need == "" {
-					span.Attributes().Remove(resendAttribute)
-				} else {
-					span.Attributes().PutStr(resendAttribute, need)
-				}
-				if _, ok := span.Attributes().Get(firstAttemptAttribute); !ok {
-					span.Attributes().PutInt(firstAttemptAttribute, int64(firstAttempt))
-				}
-			}
-		}
-	}
-	return out
+	return delivery.WithRetry(out, subsetTraces(td, retry))
 }

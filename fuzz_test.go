@@ -11,6 +11,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
 
@@ -29,28 +30,28 @@ func FuzzTransform(f *testing.F) {
 	f.Add([]byte{})
 
 	opts := testOptions
-	opts.now = pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	opts.Now = pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	unmarshaler := &ptrace.ProtoUnmarshaler{}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		td, err := unmarshaler.UnmarshalTraces(data)
 		if err != nil {
 			return
 		}
-		events, repairs := transformTraces(td, opts)
+		events, repairs := transform.Traces(td, opts)
 		spans := 0
 		var enc eventjson.Encoder
 		for i, ev := range events {
-			payload := encodeEvent(&enc, nil, &events[i], &repairs)
+			payload := transform.Encode(&enc, nil, &events[i], &repairs)
 			if !json.Valid(payload) {
 				t.Fatalf("invalid JSON: %s", payload)
 			}
-			if ev.category != ratelimit.CategoryTransaction {
+			if ev.Category != ratelimit.CategoryTransaction {
 				continue
 			}
 			if err := sentrytest.ValidateTransaction(payload); err != nil {
 				t.Fatalf("Relay would discard the transaction: %v\n%s", err, payload)
 			}
-			spans += 1 + len(ev.event.Spans)
+			spans += 1 + len(ev.Sentry.Spans)
 		}
 		if spans != td.SpanCount() {
 			t.Fatalf("%d spans in, %d spans in transactions", td.SpanCount(), spans)

@@ -16,17 +16,18 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 )
 
 // encodeAndValidate encodes every event as the exporter does, counting value repairs in repairs,
 // and checks each transaction against Relay's rules; it returns the decoded transactions.
-func encodeAndValidate(t *testing.T, events []sentryEvent, repairs *sanitize.Counts) []sentrytest.Transaction {
+func encodeAndValidate(t *testing.T, events []transform.Event, repairs *sanitize.Counts) []sentrytest.Transaction {
 	t.Helper()
 	var out []sentrytest.Transaction
 	var enc eventjson.Encoder
 	for i, ev := range events {
-		payload := encodeEvent(&enc, nil, &events[i], repairs)
-		if ev.category != ratelimit.CategoryTransaction {
+		payload := transform.Encode(&enc, nil, &events[i], repairs)
+		if ev.Category != ratelimit.CategoryTransaction {
 			continue
 		}
 		require.NoError(t, sentrytest.ValidateTransaction(payload))
@@ -195,8 +196,8 @@ func TestTransformRepairsWhatSentryWouldReject(t *testing.T) {
 			b.span("svc", "a", "a9", "a1", ptrace.SpanKindClient, "good child", 1, 9)
 			tc.bad(b)
 			opts := testOptions
-			opts.now = pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-			events, repairs := transformTraces(b.td, opts)
+			opts.Now = pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+			events, repairs := transform.Traces(b.td, opts)
 			txs := encodeAndValidate(t, events, &repairs)
 			assert.Positive(t, repairs[tc.kind], "the repair is counted as %s", tc.kind)
 			require.NotEmpty(t, txs)
@@ -215,12 +216,12 @@ func TestTransformRepairsResourceValues(t *testing.T) {
 	attrs := b.td.ResourceSpans().At(0).Resource().Attributes()
 	attrs.PutStr("deployment.environment.name", "prod/eu")
 	attrs.PutStr("service.version", "1.0/beta")
-	events, repairs := transformTraces(b.td, testOptions)
+	events, repairs := transform.Traces(b.td, testOptions)
 	require.Len(t, events, 1)
 	// Repaired as logs repair them (internal/resource): "/" becomes "-" in both, so prod/eu and prod/us
 	// stay apart instead of both falling back to the configured environment.
-	assert.Equal(t, "prod-eu", events[0].event.Environment, "Sentry rejects / in environments")
-	assert.Equal(t, "svc@1.0-beta", events[0].event.Release, "Sentry rejects / in releases")
+	assert.Equal(t, "prod-eu", events[0].Sentry.Environment, "Sentry rejects / in environments")
+	assert.Equal(t, "svc@1.0-beta", events[0].Sentry.Release, "Sentry rejects / in releases")
 	assert.Equal(t, 2, repairs[sanitize.Truncated], "each repaired name is counted")
 }
 
@@ -238,10 +239,10 @@ func TestEmptyNameCountedOncePerTransaction(t *testing.T) {
 		ev.Attributes().PutStr("exception.type", "ValueError")
 		ev.Attributes().PutStr("exception.message", "bad")
 	}
-	events, repairs := transformTraces(b.td, testOptions)
+	events, repairs := transform.Traces(b.td, testOptions)
 	require.Len(t, events, 3)
 	for _, ev := range events {
-		assert.Equal(t, "<unlabeled transaction>", ev.event.Transaction)
+		assert.Equal(t, "<unlabeled transaction>", ev.Sentry.Transaction)
 	}
 	assert.Equal(t, 1, repairs[sanitize.EmptyName])
 }

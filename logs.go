@@ -80,7 +80,7 @@ func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLo
 // settles each through the delivery policy; what is owed is returned as the records to retry.
 func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
 	pushedAt := time.Now()
-	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.environment})
+	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.Environment})
 	if stats.Truncated > 0 {
 		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
 	}
@@ -108,34 +108,19 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 	return delivery.WithRetry(out, subsetLogs(ld, failed))
 }
 
-// sendLogs posts one batch of logs in an envelope (with the project's pending client report, as
-// trace envelopes carry it) built in buf, and returns the transport's answer.
+// sendLogs posts one batch of logs in an envelope built in buf (with the project's pending client
+// report, as trace envelopes carry it) and returns the transport's answer.
 func (e *sentryExporter) sendLogs(ctx context.Context, p *project, b *sentrylogs.Batch, buf *[]byte) transport.Result {
 	p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
 	if err := ctx.Err(); err != nil {
 		return transport.Result{Outcome: transport.Retryable, Err: err}
 	}
-	now := time.Now()
-	items := [2]envelope.Item{{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload}}
-	n := 1
-	report, haveReport := p.reports.Take(now)
-	if haveReport {
-		items[1] = envelope.Item{Type: envelope.TypeClientReport, Payload: report}
-		n = 2
-	}
-	*buf = envelope.Append((*buf)[:0], envelope.Header{
-		SentAt:     now,
-		SDKName:    sdkName,
-		SDKVersion: Version,
-		// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace),
-		// and a trace header without timestamps makes Spotlight fold the logs into the trace.
-	}, items[:n]...)
-	// As for traces: a request under way finishes, so its outcome is known (see send).
-	res := p.transport.Send(context.WithoutCancel(ctx), *buf, ratelimit.CategoryLogItem)
-	if haveReport && res.Outcome != transport.Accepted {
-		_ = p.reports.Restore(report) // it did not arrive either; keep its counts for the next envelope
-	}
-	e.recorder(p).Request(ctx, &res)
+	// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace), and a
+	// trace header without timestamps makes Spotlight fold the logs into the trace.
+	var res transport.Result
+	*buf, res = e.post(ctx, p, *buf, envelope.Header{},
+		envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload},
+		ratelimit.CategoryLogItem)
 	return res
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
 
@@ -78,8 +79,14 @@ func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, 
 		part.result = transport.Result{Outcome: transport.Permanent, Err: fmt.Errorf("marshaling OTLP %s: %w", b.signal, err)}
 		return append(out, part)
 	}
-	// As for envelopes (see send): a request under way finishes, so its outcome is known.
+	// As for envelopes (see post): within the exporter's bound on requests in flight, and a request
+	// under way finishes, so its outcome is known.
+	if err := e.takeRequestSlot(ctx); err != nil {
+		part.result = transport.Result{Outcome: transport.Retryable, Err: err}
+		return append(out, part)
+	}
 	part.result = p.transport.SendOTLP(context.WithoutCancel(ctx), b.signal, body, b.categories[:]...)
+	e.releaseRequestSlot()
 	e.recorder(p).Request(ctx, &part.result)
 	switch {
 	case part.result.StatusCode == http.StatusRequestEntityTooLarge && hi-lo > 1:
@@ -138,37 +145,37 @@ func (e *sentryExporter) logRejected(signal transport.Signal, n int, message str
 // pushProjectOTLP sends one project's part of a batch with the otlp protocol: the error events of its
 // exceptions in envelopes and, at the same time, its spans in one OTLP request.
 func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
-	pushedAt := time.Now()
-	opts := p.opts
-	opts.now = pcommon.NewTimestampFromTime(pushedAt)
-	scan := scanTraces(td, e.cfg.ExceptionsAsErrors)
+	opts := pushOptions(p.opts, td) // a retried batch's markers are read off here
+	pushedAt := opts.Now
 
 	var repairs sanitize.Counts
 	var sent []sentEvent
 	var sending sync.WaitGroup
-	if len(scan.exceptionTraces) > 0 {
-		scratch := e.scratch.Get()
-		defer func() {
-			scratch.release()
-			if scratch.retainable() {
-				e.scratch.Put(scratch)
+	if e.cfg.ExceptionsAsErrors {
+		if traces := transform.ExceptionTraces(td); len(traces) > 0 {
+			scratch := e.scratch.Get()
+			defer func() {
+				scratch.Release()
+				if scratch.Retainable() {
+					e.scratch.Put(scratch)
+				}
+			}()
+			var events []transform.Event
+			events, repairs = transform.ErrorEvents(scratch, td, traces, opts)
+			// The events are built: nothing reads the batch for them any more, so it may be
+			// enriched below while they are sent.
+			if len(events) > 0 {
+				sending.Go(func() { sent = e.sendAll(ctx, p, events, &repairs) })
 			}
-		}()
-		var events []sentryEvent
-		events, repairs = errorEventsOf(scratch, td, scan.exceptionTraces, opts)
-		// The events are built: nothing reads the batch for them any more, so it may be enriched
-		// below while they are sent.
-		if len(events) > 0 {
-			sending.Go(func() { sent = e.sendAll(ctx, p, events, &repairs) })
 		}
 	}
 
 	var body *otlpBody
 	var parts []otlpPart
-	var positions func() []spanPosition
-	if e.cfg.SendTransactions && scan.spans > 0 {
-		enrichTraces(td, p.opts.environment)
-		body, positions = otlpTraceBody(td, scan.marked)
+	var positions func() []transform.SpanPosition
+	if e.cfg.SendTransactions && td.SpanCount() > 0 {
+		enrichTraces(td, p.opts.Environment)
+		body, positions = otlpTraceBody(td, opts.Retry)
 		if body.items > 0 {
 			parts = e.sendOTLP(ctx, p, body, 0, body.items, nil)
 		}
@@ -176,38 +183,40 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 	sending.Wait()
 	e.recordRepairs(ctx, &repairs)
 
-	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry spans and events")
-	var retry map[spanPosition]string
-	mark := func(pos spanPosition, owed string) {
+	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry spans and events")
+	var retry map[transform.SpanPosition]transform.Retry
+	mark := func(pos transform.SpanPosition, owes string, first pcommon.Timestamp) {
 		if retry == nil {
-			retry = make(map[spanPosition]string)
+			retry = make(map[transform.SpanPosition]transform.Retry)
 		}
-		if have, ok := retry[pos]; ok && have != owed {
-			owed = "" // both its span and its error events
+		if have, ok := retry[pos]; ok && have.Owes != owes {
+			owes = "" // both its span and its error events
 		}
-		retry[pos] = owed
+		retry[pos] = transform.Retry{Owes: owes, FirstAttempt: first}
 	}
 	if body != nil {
-		if owed := e.settleOTLP(ctx, p, s, body, parts, firstAttemptOf(td, scan.marked), 0); len(owed) > 0 {
+		first := firstAttemptOf(opts.Retry, pushedAt)
+		if owed := e.settleOTLP(ctx, p, s, body, parts, first.AsTime(), 0); len(owed) > 0 {
 			all := positions()
 			for _, r := range owed {
 				for _, pos := range all[r[0]:r[1]] {
-					// "transaction" marks what the transactions protocol owes as a transaction, and
-					// the otlp protocol as a span: everything but its error events.
-					mark(pos, resendTransaction)
+					// OwesTransaction is what the transactions protocol owes as a transaction, and
+					// the otlp protocol as a span: everything of it but its error events.
+					mark(pos, transform.OwesTransaction, first)
 				}
 			}
 		}
 	}
 	for i := range sent {
 		ev := &sent[i].event
-		a := delivery.Attempt{Category: ev.category, Items: 1, Result: sent[i].result, Oversize: sent[i].oversize}
-		if ev.firstAttempt != 0 {
-			a.FirstAttempt = ev.firstAttempt.AsTime()
+		first := ev.FirstAttempt
+		if first == 0 {
+			first = pushedAt
 		}
+		a := delivery.Attempt{Category: ev.Category, Items: 1, Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime()}
 		if s.Add(ctx, len(parts)+i, &a) == delivery.Owed {
-			for _, pos := range ev.spans {
-				mark(pos, resendErrors)
+			for _, pos := range ev.Positions {
+				mark(pos, transform.OwesErrors, first)
 			}
 		}
 	}
@@ -217,38 +226,30 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 	if retry == nil {
 		return delivery.WithRetry(out, ptrace.Traces{})
 	}
-	return delivery.WithRetry(out, subsetTraces(td, retry, opts.now))
+	return delivery.WithRetry(out, subsetTraces(td, retry))
 }
 
-// firstAttemptOf is when the spans of a retried batch were first sent (the earliest mark); zero for a
+// firstAttemptOf is when the spans of a retried batch were first sent (the earliest), or now for a
 // first attempt.
-func firstAttemptOf(td ptrace.Traces, marked bool) time.Time {
-	if !marked {
-		return time.Time{}
-	}
-	var first pcommon.Timestamp
-	forEachSpan(td, func(_ spanPosition, span ptrace.Span) {
-		if v, ok := span.Attributes().Get(firstAttemptAttribute); ok {
-			if ts := pcommon.Timestamp(v.Int()); first == 0 || ts < first {
-				first = ts
-			}
+func firstAttemptOf(retry map[transform.SpanPosition]transform.Retry, now pcommon.Timestamp) pcommon.Timestamp {
+	first := now
+	for _, r := range retry {
+		if r.FirstAttempt != 0 && r.FirstAttempt < first {
+			first = r.FirstAttempt
 		}
-	})
-	if first == 0 {
-		return time.Time{}
 	}
-	return first.AsTime()
+	return first
 }
 
 // forEachSpan calls f for every span of td in order, with its position.
-func forEachSpan(td ptrace.Traces, f func(spanPosition, ptrace.Span)) {
+func forEachSpan(td ptrace.Traces, f func(transform.SpanPosition, ptrace.Span)) {
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
 		sss := rss.At(ri).ScopeSpans()
 		for si := 0; si < sss.Len(); si++ {
 			spans := sss.At(si).Spans()
 			for pi := 0; pi < spans.Len(); pi++ {
-				f(spanPosition{resource: int32(ri), scope: int32(si), span: int32(pi)}, spans.At(pi))
+				f(transform.SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)}, spans.At(pi))
 			}
 		}
 	}
@@ -256,14 +257,14 @@ func forEachSpan(td ptrace.Traces, f func(spanPosition, ptrace.Span)) {
 
 // otlpTraceBody is what of td goes to Sentry's OTLP traces endpoint, and a function listing the
 // positions in td of its spans, in order (for the retry). A first attempt sends td as it is; a retried
-// batch (marked) sends only the spans that still owe themselves, without the markers.
-func otlpTraceBody(td ptrace.Traces, marked bool) (*otlpBody, func() []spanPosition) {
-	var positions []spanPosition
+// batch leaves out the spans that owe only their error events.
+func otlpTraceBody(td ptrace.Traces, retry map[transform.SpanPosition]transform.Retry) (*otlpBody, func() []transform.SpanPosition) {
+	var positions []transform.SpanPosition
 	listed := false
-	list := func() []spanPosition {
+	list := func() []transform.SpanPosition {
 		if !listed {
-			forEachSpan(td, func(pos spanPosition, span ptrace.Span) {
-				if v, ok := span.Attributes().Get(resendAttribute); !ok || v.Str() != resendErrors {
+			forEachSpan(td, func(pos transform.SpanPosition, _ ptrace.Span) {
+				if retry[pos].Owes != transform.OwesErrors {
 					positions = append(positions, pos)
 				}
 			})
@@ -271,8 +272,15 @@ func otlpTraceBody(td ptrace.Traces, marked bool) (*otlpBody, func() []spanPosit
 		}
 		return positions
 	}
+	whole := true
+	for _, r := range retry {
+		if r.Owes == transform.OwesErrors {
+			whole = false
+			break
+		}
+	}
 	items := td.SpanCount()
-	if marked {
+	if !whole {
 		items = len(list())
 	}
 	b := &otlpBody{
@@ -288,7 +296,7 @@ func otlpTraceBody(td ptrace.Traces, marked bool) (*otlpBody, func() []spanPosit
 		},
 	}
 	b.marshal = func(lo, hi int) ([]byte, error) {
-		if !marked && lo == 0 && hi == items {
+		if whole && lo == 0 && hi == items {
 			return ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 		}
 		return ptraceotlp.NewExportRequestFromTraces(copySpans(td, list()[lo:hi])).MarshalProto()
@@ -296,32 +304,28 @@ func otlpTraceBody(td ptrace.Traces, marked bool) (*otlpBody, func() []spanPosit
 	return b, list
 }
 
-// copySpans copies the spans at positions (in batch order) into a new batch, without this exporter's
-// retry markers.
-func copySpans(td ptrace.Traces, positions []spanPosition) ptrace.Traces {
+// copySpans copies the spans at positions (in batch order) into a new batch.
+func copySpans(td ptrace.Traces, positions []transform.SpanPosition) ptrace.Traces {
 	out := ptrace.NewTraces()
 	lastResource, lastScope := int32(-1), int32(-1)
 	var outRS ptrace.ResourceSpans
 	var outSS ptrace.ScopeSpans
 	for _, pos := range positions {
-		rs := td.ResourceSpans().At(int(pos.resource))
-		if pos.resource != lastResource {
+		rs := td.ResourceSpans().At(int(pos.Resource))
+		if pos.Resource != lastResource {
 			outRS = out.ResourceSpans().AppendEmpty()
 			rs.Resource().CopyTo(outRS.Resource())
 			outRS.SetSchemaUrl(rs.SchemaUrl())
-			lastResource, lastScope = pos.resource, -1
+			lastResource, lastScope = pos.Resource, -1
 		}
-		ss := rs.ScopeSpans().At(int(pos.scope))
-		if pos.scope != lastScope {
+		ss := rs.ScopeSpans().At(int(pos.Scope))
+		if pos.Scope != lastScope {
 			outSS = outRS.ScopeSpans().AppendEmpty()
 			ss.Scope().CopyTo(outSS.Scope())
 			outSS.SetSchemaUrl(ss.SchemaUrl())
-			lastScope = pos.scope
+			lastScope = pos.Scope
 		}
-		span := outSS.Spans().AppendEmpty()
-		ss.Spans().At(int(pos.span)).CopyTo(span)
-		span.Attributes().Remove(resendAttribute)
-		span.Attributes().Remove(firstAttemptAttribute)
+		ss.Spans().At(int(pos.Span)).CopyTo(outSS.Spans().AppendEmpty())
 	}
 	return out
 }
@@ -396,7 +400,12 @@ func (e *sentryExporter) sendClientReport(ctx context.Context, p *project) {
 	}
 	buf := envelope.Append(nil, envelope.Header{SentAt: now, SDKName: sdkName, SDKVersion: Version},
 		envelope.Item{Type: envelope.TypeClientReport, Payload: report})
+	if e.takeRequestSlot(ctx) != nil {
+		_ = p.reports.Restore(report)
+		return
+	}
 	res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryAll)
+	e.releaseRequestSlot()
 	if res.Outcome != transport.Accepted {
 		_ = p.reports.Restore(report) // kept for the next envelope
 	}
@@ -411,7 +420,7 @@ func (e *sentryExporter) pushProjectLogsOTLP(ctx context.Context, p *project, ld
 	if n == 0 {
 		return delivery.Outcome[plog.Logs]{}
 	}
-	enrichLogs(ld, p.opts.environment)
+	enrichLogs(ld, p.opts.Environment)
 	body := otlpLogBody(ld, n)
 	parts := e.sendOTLP(ctx, p, body, 0, n, nil)
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry logs")

@@ -16,6 +16,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/sentrylogs"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 )
 
 // sentFields are the resource-level fields of one event or log as Sentry reads them from the JSON sent.
@@ -105,11 +106,11 @@ func sentEventsOf(t *testing.T, attrs map[string]any) (transaction, errorEvent s
 			Release, Environment, Platform string
 			SDK                            struct{ Name, Version string }
 		}
-		require.NoError(t, json.Unmarshal(encodeEvent(&enc, nil, e, &repairs), &sent))
+		require.NoError(t, json.Unmarshal(transform.Encode(&enc, nil, e, &repairs), &sent))
 		fields := sentFields{sent.Release, sent.Environment, sent.Platform, sent.SDK.Name, sent.SDK.Version}
-		switch e.category {
+		switch e.Category {
 		case ratelimit.CategoryTransaction:
-			transaction, sampling, gotTransaction = fields, sentrySampling{e.sampling.Release, e.sampling.Environment}, true
+			transaction, sampling, gotTransaction = fields, sentrySampling{e.Sampling.Release, e.Sampling.Environment}, true
 		case ratelimit.CategoryError:
 			errorEvent, gotError = fields, true
 		}
@@ -133,7 +134,7 @@ func sentLogOf(t *testing.T, attrs map[string]any) sentFields {
 	lr.SetTraceID(traceID("a"))
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)))
 
-	batches, _ := sentrylogs.Convert(ld, sentrylogs.Options{Environment: testOptions.environment})
+	batches, _ := sentrylogs.Convert(ld, sentrylogs.Options{Environment: testOptions.Environment})
 	require.Len(t, batches, 1)
 	var payload struct {
 		Items []struct {

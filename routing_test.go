@@ -138,3 +138,44 @@ func TestRoutingRateLimitOfOneProjectDoesNotDelayAnother(t *testing.T) {
 	assert.Len(t, healthy.Transactions(), 2, "nothing resent to the healthy project")
 	assert.Len(t, limited.Transactions(), 1)
 }
+
+// TestRequestsInFlightAreBoundedOverAllProjects: with routing, max_requests_in_flight (times the queue's
+// consumers) bounds the requests of all projects together, not each project's.
+func TestRequestsInFlightAreBoundedOverAllProjects(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	overlap := make(chan struct{})
+	var once sync.Once
+	hook := sentrytest.WithFaults(func(*sentrytest.Request) sentrytest.Fault {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if n > 1 {
+			once.Do(func() { close(overlap) })
+		}
+		// Hold the request a moment so that unbounded senders would pile up beside it.
+		select {
+		case <-overlap:
+		case <-time.After(50 * time.Millisecond):
+		}
+		return sentrytest.Fault{}
+	})
+	checkout := sentrytest.NewTest(t, sentrytest.WithProjectID("11"), hook)
+	payments := sentrytest.NewTest(t, sentrytest.WithProjectID("22"), hook)
+	fallback := sentrytest.NewTest(t, hook)
+	exp, _ := startExporter(t, fallback, map[string]any{
+		"max_requests_in_flight": 1,
+		"routing":                map[string]any{"dsns": map[string]any{"checkout": checkout.DSN(), "payments": payments.DSN()}},
+	})
+	require.NoError(t, exp.ConsumeTraces(context.Background(), routedBatchFixture()))
+
+	assert.Len(t, checkout.Transactions(), 1)
+	assert.Len(t, payments.Transactions(), 1)
+	assert.Len(t, fallback.Transactions(), 1)
+	assert.Equal(t, int32(1), most.Load(), "one request at a time over the three projects")
+}

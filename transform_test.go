@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"testing"
 
@@ -20,16 +19,17 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-var testOptions = transformOptions{
-	environment:        "fallback-env",
-	exceptionsAsErrors: true,
-	sendTransactions:   true,
-	publicKey:          "public",
+var testOptions = transform.Options{
+	Environment:        "fallback-env",
+	ExceptionsAsErrors: true,
+	SendTransactions:   true,
+	PublicKey:          "public",
 }
 
 // shape is a transaction reduced to its root and its children's span ids.
@@ -38,14 +38,14 @@ type shape struct {
 	children []string
 }
 
-func shapesOf(events []sentryEvent) []shape {
+func shapesOf(events []transform.Event) []shape {
 	var out []shape
 	for _, ev := range events {
-		if ev.category != ratelimit.CategoryTransaction {
+		if ev.Category != ratelimit.CategoryTransaction {
 			continue
 		}
-		s := shape{root: ev.event.Contexts["trace"]["span_id"].(sentry.SpanID).String()}
-		for _, sp := range ev.event.Spans {
+		s := shape{root: ev.Sentry.Contexts["trace"]["span_id"].(sentry.SpanID).String()}
+		for _, sp := range ev.Sentry.Spans {
 			s.children = append(s.children, sp.SpanID.String())
 		}
 		sort.Strings(s.children)
@@ -101,7 +101,7 @@ func TestTransformGrouping(t *testing.T) {
 			build: func(b *traceBuilder) {
 				b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
 				s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "from queue", 1, 9)
-				s.SetFlags(spanFlagHasIsRemote | spanFlagIsRemote)
+				s.SetFlags(otlpFlagHasIsRemote | otlpFlagIsRemote)
 				b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "work", 2, 8)
 			},
 			want: []shape{{hexID("a1", 8), nil}, {hexID("a2", 8), ids("a3")}},
@@ -170,48 +170,42 @@ func TestTransformSplitsTransactionsOverSentrysSpanLimit(t *testing.T) {
 	require.Len(t, events, 3, "2501 spans need three transactions of at most 1000")
 	seen := map[string]int{}
 	for _, ev := range events {
-		spans := 1 + len(ev.event.Spans)
-		assert.LessOrEqual(t, spans, maxSpansPerTransaction)
-		seen[ev.event.Contexts["trace"]["span_id"].(sentry.SpanID).String()]++
-		for _, s := range ev.event.Spans {
+		spans := 1 + len(ev.Sentry.Spans)
+		assert.LessOrEqual(t, spans, transform.MaxSpansPerTransaction)
+		seen[ev.Sentry.Contexts["trace"]["span_id"].(sentry.SpanID).String()]++
+		for _, s := range ev.Sentry.Spans {
 			seen[s.SpanID.String()]++
 		}
-		assert.Equal(t, "GET /big", ev.event.Transaction, "every part keeps the segment's name")
-		assert.Equal(t, hexID("a", 16), ev.event.Contexts["trace"]["trace_id"].(sentry.TraceID).String())
+		assert.Equal(t, "GET /big", ev.Sentry.Transaction, "every part keeps the segment's name")
+		assert.Equal(t, hexID("a", 16), ev.Sentry.Contexts["trace"]["trace_id"].(sentry.TraceID).String())
 	}
 	assert.Len(t, seen, children+1)
 	for id, n := range seen {
 		assert.Equal(t, 1, n, "span %s must appear exactly once", id)
 	}
-	second := events[1].event.Contexts["trace"]
+	second := events[1].Sentry.Contexts["trace"]
 	assert.Equal(t, hexID("01", 8), second["parent_span_id"].(sentry.SpanID).String(),
 		"a later part's root keeps its real parent, so the trace view stays connected")
 }
 
-func TestTransformResendMarkers(t *testing.T) {
+// TestTransformRetryState: a retried batch's spans owe only what the exporter's retry state says.
+func TestTransformRetryState(t *testing.T) {
 	t.Parallel()
-	build := func(marker string) ptrace.Traces {
-		b := newTraceBuilder()
-		b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-		s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
-		ev := s.Events().AppendEmpty()
-		ev.SetName("exception")
-		ev.Attributes().PutStr("exception.type", "ValueError")
-		ev.Attributes().PutStr("exception.message", "bad value")
-		if marker != "" {
-			for _, sp := range []ptrace.Span{b.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0), s} {
-				sp.Attributes().PutStr(resendAttribute, marker)
-			}
-		}
-		return b.td
+	b := newTraceBuilder()
+	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
+	s := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "work", 1, 9)
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "ValueError")
+	ev.Attributes().PutStr("exception.message", "bad value")
+	owing := func(owes string) transform.Options {
+		opts := testOptions
+		opts.Retry = map[transform.SpanPosition]transform.Retry{{Span: 0}: {Owes: owes, FirstAttempt: 7}, {Span: 1}: {Owes: owes, FirstAttempt: 7}}
+		return opts
 	}
-	count := func(events []sentryEvent) (tx, errs int) {
-		var enc eventjson.Encoder
-		var repairs sanitize.Counts
-		for i, ev := range events {
-			payload := encodeEvent(&enc, nil, &events[i], &repairs)
-			assert.NotContains(t, string(payload), markerPrefix, "the markers never reach Sentry")
-			if ev.category == ratelimit.CategoryTransaction {
+	count := func(events []transform.Event) (tx, errs int) {
+		for _, ev := range events {
+			if ev.Category == ratelimit.CategoryTransaction {
 				tx++
 			} else {
 				errs++
@@ -219,12 +213,16 @@ func TestTransformResendMarkers(t *testing.T) {
 		}
 		return tx, errs
 	}
-	tx, errs := count(transformEvents(build(""), testOptions))
+	tx, errs := count(transformEvents(b.td, testOptions))
 	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs})
-	tx, errs = count(transformEvents(build(resendErrors), testOptions))
+	events := transformEvents(b.td, owing(transform.OwesErrors))
+	tx, errs = count(events)
 	assert.Equal(t, [2]int{0, 1}, [2]int{tx, errs}, "only the error event is still owed")
-	tx, errs = count(transformEvents(build(resendTransaction), testOptions))
+	assert.Equal(t, pcommon.Timestamp(7), events[0].FirstAttempt, "the first attempt carries over to the event")
+	tx, errs = count(transformEvents(b.td, owing(transform.OwesTransaction)))
 	assert.Equal(t, [2]int{1, 0}, [2]int{tx, errs}, "only the transaction is still owed")
+	tx, errs = count(transformEvents(b.td, owing("")))
+	assert.Equal(t, [2]int{1, 1}, [2]int{tx, errs}, "both still owed")
 }
 
 func TestTransformOptions(t *testing.T) {
@@ -236,17 +234,23 @@ func TestTransformOptions(t *testing.T) {
 	ev.Attributes().PutStr("exception.type", "E")
 
 	errorsOnly := testOptions
-	errorsOnly.sendTransactions = false
+	errorsOnly.SendTransactions = false
 	events := transformEvents(b.td, errorsOnly)
 	require.Len(t, events, 1)
-	assert.Equal(t, ratelimit.CategoryError, events[0].category)
+	assert.Equal(t, ratelimit.CategoryError, events[0].Category)
 
 	noErrors := testOptions
-	noErrors.exceptionsAsErrors = false
+	noErrors.ExceptionsAsErrors = false
 	events = transformEvents(b.td, noErrors)
 	require.Len(t, events, 1)
-	assert.Equal(t, ratelimit.CategoryTransaction, events[0].category)
+	assert.Equal(t, ratelimit.CategoryTransaction, events[0].Category)
 }
+
+// The OTLP span flag bits that say whether the parent span lives in another process.
+const (
+	otlpFlagHasIsRemote = 0x100
+	otlpFlagIsRemote    = 0x200
+)
 
 // goldenEvent is what a golden file holds per event: the envelope's sampling context and the payload.
 type goldenEvent struct {
@@ -266,13 +270,13 @@ func checkGolden(t *testing.T, name string, td ptrace.Traces) {
 	var repairs sanitize.Counts
 	for i := range events {
 		ev := &events[i]
-		payload := encodeEvent(&enc, nil, ev, &repairs)
-		if ev.category == ratelimit.CategoryTransaction {
-			require.NoError(t, sentrytest.ValidateTransaction(payload), "transaction %s", ev.event.Transaction)
+		payload := transform.Encode(&enc, nil, ev, &repairs)
+		if ev.Category == ratelimit.CategoryTransaction {
+			require.NoError(t, sentrytest.ValidateTransaction(payload), "transaction %s", ev.Sentry.Transaction)
 		}
 		var indented json.RawMessage
 		require.NoError(t, json.Unmarshal(payload, &indented))
-		out = append(out, goldenEvent{Category: string(ev.category), Sampling: ev.sampling, Spans: len(ev.spans), Event: indented})
+		out = append(out, goldenEvent{Category: string(ev.Category), Sampling: ev.Sampling, Spans: len(ev.Positions), Event: indented})
 	}
 	got, err := json.MarshalIndent(out, "", "  ")
 	require.NoError(t, err)
@@ -329,8 +333,8 @@ func goldenMultiService() ptrace.Traces {
 }
 
 // transformEvents is transformTraces for tests that do not look at repairs.
-func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
-	events, _ := transformTraces(td, opts)
+func transformEvents(td ptrace.Traces, opts transform.Options) []transform.Event {
+	events, _ := transform.Traces(td, opts)
 	return events
 }
 
@@ -340,7 +344,7 @@ func transformEvents(td ptrace.Traces, opts transformOptions) []sentryEvent {
 func TestTransformationDocCoversEveryKey(t *testing.T) {
 	t.Parallel()
 	var code []byte
-	for _, file := range []string{"transform.go", filepath.Join("internal", "resource", "resource.go")} {
+	for _, file := range []string{filepath.Join("internal", "transform", "transform.go"), filepath.Join("internal", "resource", "resource.go")} {
 		src, err := os.ReadFile(file)
 		require.NoError(t, err)
 		code = append(code, src...)
@@ -370,92 +374,123 @@ func TestTransformSpanOwingOnlyErrorsDoesNotHeadOthers(t *testing.T) {
 	t.Parallel()
 	b := newTraceBuilder()
 	p := b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-	p.Attributes().PutStr(resendAttribute, resendErrors)
 	ev := p.Events().AppendEmpty()
 	ev.SetName("exception")
 	ev.Attributes().PutStr("exception.type", "E")
-	c := b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
-	c.Attributes().PutStr(resendAttribute, resendTransaction)
-	d := b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
-	d.Attributes().PutStr(resendAttribute, resendTransaction)
+	b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "owed", 1, 9)
+	b.span("svc", "a", "a3", "a2", ptrace.SpanKindInternal, "owed child", 2, 8)
+	opts := testOptions
+	opts.Retry = map[transform.SpanPosition]transform.Retry{
+		{Span: 0}: {Owes: transform.OwesErrors}, {Span: 1}: {Owes: transform.OwesTransaction}, {Span: 2}: {Owes: transform.OwesTransaction},
+	}
 
-	events := transformEvents(b.td, testOptions)
+	events := transformEvents(b.td, opts)
 	assert.Equal(t, []shape{{hexID("a2", 8), ids("a3")}}, shapesOf(events), "the owed spans form their own transaction")
 	errs := 0
 	for _, ev := range events {
-		if ev.category == ratelimit.CategoryError {
+		if ev.Category == ratelimit.CategoryError {
 			errs++
 		}
 	}
 	assert.Equal(t, 1, errs, "and the error event is still sent")
 }
 
-// TestTransformBuildsLargeBatchesInParallelWithTheSameResult: a batch large enough to be built by
-// several builders gives exactly the events, in the same order, and the same repair counts as one
-// builder does.
-func TestTransformBuildsLargeBatchesInParallelWithTheSameResult(t *testing.T) {
-	batches, _ := workload.Generate(workload.Config{Seed: 7, Traces: 300, BatchSize: 512})
-	td := assembleBatches(batches)[0]
-	// Values to repair while building (an unnamed segment head) and while encoding, so the
-	// builders' counts are merged too.
-	unnamed := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
-	unnamed.SetTraceID(pcommon.TraceID{1, 2, 3})
-	unnamed.SetSpanID(pcommon.SpanID{4, 5, 6})
-	unnamed.SetStartTimestamp(1e18)
-	unnamed.SetEndTimestamp(1e18 + 1e6)
-	unnamed.Attributes().PutStr("bad", "\xff\xfe")
-
-	encodeAll := func(procs int) ([]string, sanitize.Counts) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		events, repairs := transformTraces(td, benchOptions)
-		var enc eventjson.Encoder
-		out := make([]string, len(events))
-		for i := range events {
-			out[i] = string(encodeEvent(&enc, nil, &events[i], &repairs))
+// TestTransformEventIDsAreUUIDv4 checks the documented form of event_id (a lowercase uuid4 in 32 hex
+// digits, develop.sentry.dev event payloads) on every event of the golden workloads, split
+// transactions included, and that ids stay stable across retries and distinct between events.
+func TestTransformEventIDsAreUUIDv4(t *testing.T) {
+	t.Parallel()
+	uuid4 := regexp.MustCompile(`^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$`)
+	for seed := range int64(3) {
+		td := workload.Small(seed)
+		first := transformEvents(td, testOptions)
+		again := transformEvents(td, testOptions)
+		require.Len(t, again, len(first))
+		seen := map[sentry.EventID]bool{}
+		for i, ev := range first {
+			id := ev.Sentry.EventID
+			assert.Regexp(t, uuid4, string(id), "event %d of seed %d", i, seed)
+			assert.False(t, seen[id], "event id %s used twice", id)
+			seen[id] = true
+			assert.Equal(t, id, again[i].Sentry.EventID, "a retried event keeps its id")
+			if a, b, ok := transform.Split(ev); ok {
+				assert.Regexp(t, uuid4, string(a.Sentry.EventID))
+				assert.Regexp(t, uuid4, string(b.Sentry.EventID))
+			}
 		}
-		return out, repairs
 	}
-	one, oneRepairs := encodeAll(1)
-	require.Greater(t, len(one), 4*minJobsPerBuilder, "enough events for several builders")
-	many, manyRepairs := encodeAll(4)
-	require.Equal(t, len(one), len(many))
-	for i := range one {
-		require.Equal(t, one[i], many[i], "event %d", i)
-	}
-	assert.Equal(t, oneRepairs, manyRepairs)
-	assert.Positive(t, oneRepairs[sanitize.EmptyName])
-	assert.Positive(t, oneRepairs[sanitize.InvalidUTF8])
 }
 
-// TestTransformScratchReusedAcrossBatchesLeavesNothingBehind: a scratch that served other batches
-// (larger and smaller) gives exactly what a fresh one gives, and a released scratch holds no span.
-func TestTransformScratchReusedAcrossBatchesLeavesNothingBehind(t *testing.T) {
-	batches, _ := workload.Generate(workload.Config{Seed: 11, Traces: 200, BatchSize: 512})
-	assembled := assembleBatches(batches)
-	order := []ptrace.Traces{assembled[0], batches[3], batches[0], assembled[0], batches[5]}
+// TestTransformSendsSpanLinksWhereSentryReadsThem checks span links take Sentry's documented place
+// (develop.sentry.dev span links: contexts.trace.links for the root, spans[i].links for a child,
+// each {trace_id, span_id, sampled, attributes}), not span data, also for the root of a split part.
+func TestTransformSendsSpanLinksWhereSentryReadsThem(t *testing.T) {
+	t.Parallel()
+	b := newTraceBuilder()
+	root := b.span("svc", "a", "01", "", ptrace.SpanKindConsumer, "orders process", 0, 50)
+	rl := root.Links().AppendEmpty()
+	rl.SetTraceID(traceID("b"))
+	rl.SetSpanID(spanID("0b"))
+	rl.SetFlags(0x301) // sampled, remote
+	rl.Attributes().PutStr("messaging.message.id", "m-1")
+	b.span("svc", "a", "02", "01", ptrace.SpanKindClient, "SELECT", 1, 2)
+	child := b.span("svc", "a", "03", "01", ptrace.SpanKindInternal, "batch", 2, 3)
+	cl := child.Links().AppendEmpty()
+	cl.SetTraceID(traceID("c"))
+	cl.SetSpanID(spanID("0c"))
+	cl.SetFlags(0x100) // not sampled
+	unknown := child.Links().AppendEmpty()
+	unknown.SetTraceID(traceID("d"))
+	unknown.SetSpanID(spanID("0d"))
 
-	encode := func(events []sentryEvent, repairs sanitize.Counts) ([]string, sanitize.Counts) {
-		var enc eventjson.Encoder
-		out := make([]string, len(events))
-		for i := range events {
-			out[i] = string(encodeEvent(&enc, nil, &events[i], &repairs))
-		}
-		return out, repairs
+	events := transformEvents(b.td, testOptions)
+	require.Len(t, events, 1)
+	var enc eventjson.Encoder
+	var repairs sanitize.Counts
+	payload := transform.Encode(&enc, nil, &events[0], &repairs)
+	var tx struct {
+		Contexts struct {
+			Trace struct {
+				Links []map[string]any `json:"links"`
+				Data  map[string]any   `json:"data"`
+			} `json:"trace"`
+		} `json:"contexts"`
+		Spans []struct {
+			SpanID string           `json:"span_id"`
+			Links  []map[string]any `json:"links"`
+			Data   map[string]any   `json:"data"`
+		} `json:"spans"`
 	}
-	scratch := new(transformScratch)
-	for i, td := range order {
-		want, wantRepairs := encode(transformTraces(td, benchOptions))
-		got, gotRepairs := encode(transformWith(scratch, td, benchOptions))
-		require.Equal(t, want, got, "batch %d", i)
-		require.Equal(t, wantRepairs, gotRepairs, "batch %d", i)
-		scratch.release()
-		spans := scratch.spans[:cap(scratch.spans)]
-		for j := range spans {
-			require.Equal(t, &sentry.Span{}, &spans[j], "span %d left after release", j)
-		}
-		for _, d := range scratch.data[:cap(scratch.data)] {
-			require.Equal(t, ptrace.Span{}, d)
-		}
-		require.Empty(t, scratch.index)
+	require.NoError(t, json.Unmarshal(payload, &tx), "%s", payload)
+	assert.Equal(t, []map[string]any{{
+		"trace_id": hexID("b", 16), "span_id": hexID("0b", 8), "sampled": true,
+		"attributes": map[string]any{"messaging.message.id": "m-1"},
+	}}, tx.Contexts.Trace.Links)
+	assert.NotContains(t, tx.Contexts.Trace.Data, "otel.links")
+	byID := map[string][]map[string]any{}
+	for _, s := range tx.Spans {
+		assert.NotContains(t, s.Data, "otel.links")
+		byID[s.SpanID] = s.Links
 	}
+	assert.Nil(t, byID[hexID("02", 8)], "a span without links has none")
+	assert.Equal(t, []map[string]any{
+		{"trace_id": hexID("c", 16), "span_id": hexID("0c", 8), "sampled": false},
+		{"trace_id": hexID("d", 16), "span_id": hexID("0d", 8)}, // no flags: sampling unknown
+	}, byID[hexID("03", 8)])
+
+	// A later part of a split transaction is rooted at a child: its links move to contexts.trace.
+	_, second, ok := transform.Split(events[0])
+	require.True(t, ok)
+	payload = transform.Encode(&enc, nil, &second, &repairs)
+	var part struct {
+		Contexts struct {
+			Trace struct {
+				SpanID string           `json:"span_id"`
+				Links  []map[string]any `json:"links"`
+			} `json:"trace"`
+		} `json:"contexts"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &part), "%s", payload)
+	require.Equal(t, hexID("03", 8), part.Contexts.Trace.SpanID, "the test splits at the span with links")
+	assert.Len(t, part.Contexts.Trace.Links, 2, "%s", payload)
 }

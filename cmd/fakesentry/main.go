@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	prefix := fs.String("prefix", "", "path prefix of the DSN, like a self-hosted Sentry under a sub-path")
 	outPath := fs.String("out", "", "also write every accepted envelope to this file as JSON lines")
 	quiet := fs.Bool("quiet", false, "do not print a summary per received item")
+	reportPath := fs.String("report", "", "on exit, write a report per trace (transactions nested, with their errors and logs) to this file; - for stdout")
+	reportMax := fs.Int("report-traces", 12, "traces the report shows in full (0: all); the rest are counted")
 	failEvery := fs.Int("fail-every", 0, "inject a failure into every n-th envelope request (0: never)")
 	failStatus := fs.Int("fail-status", 503, "status of injected failures; 429 also sends rate-limit headers")
 	if err := fs.Parse(args); err != nil {
@@ -51,14 +53,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := sentrytest.CheckLoopback(*addr); err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
+	if *reportMax < 0 {
+		return fmt.Errorf("-report-traces %d: must not be negative", *reportMax)
+	}
 	if *failStatus < 400 || *failStatus > 599 {
 		return fmt.Errorf("-fail-status %d: must be 4xx or 5xx", *failStatus)
 	}
 
+	// The report file is created now so that a bad path fails before anything is received.
+	var report *os.File
+	if *reportPath != "" && *reportPath != "-" {
+		f, err := os.Create(*reportPath)
+		if err != nil {
+			return fmt.Errorf("-report: %w", err)
+		}
+		report = f
+	}
 	var out *os.File
 	if *outPath != "" {
 		f, err := os.Create(*outPath)
 		if err != nil {
+			if report != nil {
+				_ = report.Close()
+			}
 			return fmt.Errorf("-out: %w", err)
 		}
 		out = f
@@ -83,11 +100,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if out != nil {
 			_ = out.Close()
 		}
+		if report != nil {
+			_ = report.Close()
+		}
 		return err
 	}
 	rec.printf("fakesentry listening on %s\nDSN: %s\n", srv.Addr(), srv.DSN())
 	<-ctx.Done()
 	closeErr := srv.Close()
+	reportErr := writeReport(*reportPath, report, rec, srv.Received(), sentrytest.ReportOptions{MaxTraces: *reportMax})
 	rec.printf("totals: transactions=%d spans=%d otlp_spans=%d errors=%d logs=%d otlp_logs=%d client_reports=%d discarded=%d requests=%d rejected=%d faults=%d\n",
 		len(srv.Transactions()), srv.SpanCount(), len(srv.OTLPSpans()), len(srv.Errors()), len(srv.Logs()), len(srv.OTLPLogs()),
 		len(srv.ClientReports()), len(srv.Discarded()), srv.Requests(), len(srv.Rejections()), srv.Faults())
@@ -95,7 +116,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if out != nil {
 		outErr = out.Close()
 	}
-	return errors.Join(closeErr, rec.err, outErr)
+	return errors.Join(closeErr, reportErr, rec.err, outErr)
+}
+
+// writeReport writes the per-trace report to file, or to stdout when path is "-" (nowhere when path is "").
+func writeReport(path string, file *os.File, rec *recorder, r sentrytest.Received, opts sentrytest.ReportOptions) error {
+	switch {
+	case path == "-":
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return sentrytest.WriteTraceReport(rec.stdout, r, opts)
+	case file != nil:
+		err := sentrytest.WriteTraceReport(file, r, opts)
+		return errors.Join(err, file.Close())
+	}
+	return nil
 }
 
 // recorder prints and stores batches; the server calls it concurrently, so it serialises output.

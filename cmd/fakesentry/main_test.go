@@ -139,6 +139,41 @@ func TestRunQuietPrintsNoSummary(t *testing.T) {
 	assert.Contains(t, stdout.String(), "totals: transactions=1 spans=2")
 }
 
+func TestRunWritesTraceReportOnExit(t *testing.T) {
+	t.Parallel()
+	for _, toStdout := range []bool{false, true} {
+		reportPath := filepath.Join(t.TempDir(), "report.txt")
+		arg := reportPath
+		if toStdout {
+			arg = "-"
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-report", arg}, &stdout) }()
+		var m []string
+		require.Eventually(t, func() bool {
+			m = dsnLine.FindStringSubmatch(stdout.String())
+			return m != nil
+		}, 30*time.Second, 5*time.Millisecond)
+		assert.Equal(t, http.StatusOK, postEnvelope(t, "http://"+m[2]+"/api/1/envelope/", "public", transactionEnvelope("GET /r")))
+		cancel()
+		require.NoError(t, <-done)
+		want := `trace ` + testTraceID + ` "GET /r" 42.000ms: 1 service, 1 transaction, 2 spans, 0 errors, 0 logs` + "\n" +
+			`  - "GET /r" http.server ok 42.000ms | 1 span: db` + "\n"
+		if toStdout {
+			out := stdout.String()
+			assert.Contains(t, out, want+"totals: ", "the report comes before the totals")
+			assert.NoFileExists(t, reportPath)
+			continue
+		}
+		data, err := os.ReadFile(reportPath)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(data))
+		assert.NotContains(t, stdout.String(), "trace ")
+	}
+}
+
 func TestRunRejectsBadArguments(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -153,6 +188,8 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"positional", []string{"extra"}, `unexpected arguments ["extra"]`},
 		{"fail status", []string{"-fail-status", "200"}, "-fail-status 200"},
 		{"out dir missing", []string{"-addr", "127.0.0.1:0", "-out", "/nonexistent/dir/x"}, "-out"},
+		{"report dir missing", []string{"-addr", "127.0.0.1:0", "-report", "/nonexistent/dir/x"}, "-report"},
+		{"negative report traces", []string{"-report-traces", "-1"}, "-report-traces -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

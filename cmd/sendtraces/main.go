@@ -1,8 +1,10 @@
 // Command sendtraces sends a deterministic trace workload to a collector's OTLP/HTTP receiver, so that
 // `make run` and people trying the exporter see realistic traces (HTTP, database, messaging and gRPC
 // spans from five services, exceptions with stack traces) arrive in Sentry without instrumenting an app.
+// It also sends the logs those services wrote while serving the traces (an access line per request, an
+// error line per exception), linked to their spans, so Sentry's logs show next to the traces.
 //
-// It talks plain OTLP/HTTP protobuf (POST /v1/traces) so that it needs nothing beyond pdata, and it
+// It talks plain OTLP/HTTP protobuf (POST /v1/traces, then /v1/logs) so that it needs nothing beyond pdata, and it
 // refuses endpoints off this machine unless -allow-remote is given: the workload is synthetic and must
 // not land in a real project by a slip of the flag.
 package main
@@ -19,10 +21,13 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -49,13 +54,15 @@ func main() {
 
 // options are the parsed flags.
 type options struct {
-	endpoint    string
-	allowRemote bool
-	traces      int
-	seed        int64
-	batchSize   int
-	timeout     time.Duration
-	headers     headerFlag
+	endpoint     string
+	logs         bool
+	logsEndpoint string
+	allowRemote  bool
+	traces       int
+	seed         int64
+	batchSize    int
+	timeout      time.Duration
+	headers      headerFlag
 }
 
 // headerFlag collects repeated -header "Key: value" flags.
@@ -79,17 +86,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	batches := buildBatches(opts)
+	var logBatches []plog.Logs
+	if opts.logs {
+		logBatches = buildLogs(batches)
+	}
 	client := &http.Client{Timeout: opts.timeout}
 	for i, td := range batches {
-		if err := send(ctx, client, opts.endpoint, header, td); err != nil {
+		if err := sendTraces(ctx, client, opts.endpoint, header, td); err != nil {
 			if i == 0 {
 				return err
 			}
 			// What went before was delivered: say so, so a rerun is not mistaken for the first send.
-			return fmt.Errorf("batch %d of %d (%s delivered before it): %w", i+1, len(batches), count(batches[:i]...), err)
+			return fmt.Errorf("batch %d of %d (%s delivered before it): %w", i+1, len(batches), count(batches[:i], nil), err)
 		}
 	}
-	_, _ = fmt.Fprintf(stdout, "sent to %s: %s\n", opts.endpoint, count(batches...))
+	for i, ld := range logBatches {
+		if err := sendLogs(ctx, client, opts.logsEndpoint, header, ld); err != nil {
+			return fmt.Errorf("logs batch %d of %d (%s delivered before it): %w", i+1, len(logBatches), count(batches, logBatches[:i]), err)
+		}
+	}
+	where := opts.endpoint
+	if opts.logs {
+		where += " and " + opts.logsEndpoint
+	}
+	_, _ = fmt.Fprintf(stdout, "sent to %s: %s\n", where, count(batches, logBatches))
 	return nil
 }
 
@@ -98,6 +118,8 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs := flag.NewFlagSet("sendtraces", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.StringVar(&o.endpoint, "endpoint", defaultEndpoint, "OTLP/HTTP traces URL of the collector")
+	fs.BoolVar(&o.logs, "logs", true, "also send the services' logs, linked to the traces (OTLP/HTTP logs)")
+	fs.StringVar(&o.logsEndpoint, "logs-endpoint", "", "OTLP/HTTP logs URL; default: -endpoint with /v1/traces replaced by /v1/logs")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow an endpoint that is not on this machine (loopback)")
 	fs.IntVar(&o.traces, "traces", 0, "number of traces to generate; 0 sends the small showcase batch (every span shape once)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the workload; equal seeds send identical data")
@@ -119,29 +141,43 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	if o.timeout <= 0 {
 		return o, fmt.Errorf("-timeout %s: must be positive", o.timeout)
 	}
-	if err := checkEndpoint(o.endpoint, o.allowRemote); err != nil {
+	if err := checkEndpoint("-endpoint", o.endpoint, o.allowRemote); err != nil {
+		return o, err
+	}
+	if !o.logs {
+		return o, nil
+	}
+	if o.logsEndpoint == "" {
+		base, ok := strings.CutSuffix(o.endpoint, "/v1/traces")
+		if !ok {
+			return o, fmt.Errorf("-endpoint %q does not end in /v1/traces: set -logs-endpoint, or -logs=false", o.endpoint)
+		}
+		o.logsEndpoint = base + "/v1/logs"
+	}
+	if err := checkEndpoint("-logs-endpoint", o.logsEndpoint, o.allowRemote); err != nil {
 		return o, err
 	}
 	return o, nil
 }
 
 // checkEndpoint accepts an http(s) URL whose host is a loopback address, or any host with allowRemote.
-func checkEndpoint(raw string, allowRemote bool) error {
+// flagName is the flag the URL came from, for the error.
+func checkEndpoint(flagName, raw string, allowRemote bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("-endpoint %q: %w", raw, err)
+		return fmt.Errorf("%s %q: %w", flagName, raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("-endpoint %q: scheme must be http or https", raw)
+		return fmt.Errorf("%s %q: scheme must be http or https", flagName, raw)
 	}
 	host := u.Hostname()
 	if host == "" {
-		return fmt.Errorf("-endpoint %q: missing host", raw)
+		return fmt.Errorf("%s %q: missing host", flagName, raw)
 	}
 	if allowRemote || isLoopback(host) {
 		return nil
 	}
-	return fmt.Errorf("-endpoint %q: host %q is not a loopback address; pass -allow-remote to send synthetic traces there", raw, host)
+	return fmt.Errorf("%s %q: host %q is not a loopback address; pass -allow-remote to send synthetic data there", flagName, raw, host)
 }
 
 func isLoopback(host string) bool {
@@ -174,12 +210,55 @@ func buildBatches(o options) []ptrace.Traces {
 	return batches
 }
 
-// send posts one batch and checks the collector's answer, partial success included.
-func send(ctx context.Context, client *http.Client, endpoint string, header http.Header, td ptrace.Traces) error {
+// buildLogs is the logs of each trace batch (workload.Logs), leaving out batches that wrote none.
+func buildLogs(batches []ptrace.Traces) []plog.Logs {
+	var out []plog.Logs
+	for _, td := range batches {
+		if ld := workload.Logs(td); ld.LogRecordCount() > 0 {
+			out = append(out, ld)
+		}
+	}
+	return out
+}
+
+// sendTraces posts one trace batch and checks the collector's answer, partial success included.
+func sendTraces(ctx context.Context, client *http.Client, endpoint string, header http.Header, td ptrace.Traces) error {
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
 		return fmt.Errorf("encoding OTLP request of %d spans: %w", td.SpanCount(), err)
 	}
+	return post(ctx, client, endpoint, header, body, func(answer []byte) error {
+		resp := ptraceotlp.NewExportResponse()
+		if err := resp.UnmarshalProto(answer); err != nil {
+			return fmt.Errorf("%q answered 200 with a body that is not an OTLP export response: %w", endpoint, err)
+		}
+		if ps := resp.PartialSuccess(); ps.RejectedSpans() > 0 {
+			return fmt.Errorf("%q rejected %d of %d spans: %s", endpoint, ps.RejectedSpans(), td.SpanCount(), ps.ErrorMessage())
+		}
+		return nil
+	})
+}
+
+// sendLogs posts one logs batch and checks the collector's answer, partial success included.
+func sendLogs(ctx context.Context, client *http.Client, endpoint string, header http.Header, ld plog.Logs) error {
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		return fmt.Errorf("encoding OTLP request of %d logs: %w", ld.LogRecordCount(), err)
+	}
+	return post(ctx, client, endpoint, header, body, func(answer []byte) error {
+		resp := plogotlp.NewExportResponse()
+		if err := resp.UnmarshalProto(answer); err != nil {
+			return fmt.Errorf("%q answered 200 with a body that is not an OTLP export response: %w", endpoint, err)
+		}
+		if ps := resp.PartialSuccess(); ps.RejectedLogRecords() > 0 {
+			return fmt.Errorf("%q rejected %d of %d logs: %s", endpoint, ps.RejectedLogRecords(), ld.LogRecordCount(), ps.ErrorMessage())
+		}
+		return nil
+	})
+}
+
+// post sends one OTLP/HTTP protobuf request; check judges the body of a 200 answer.
+func post(ctx context.Context, client *http.Client, endpoint string, header http.Header, body []byte, check func([]byte) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("building request to %q: %w", endpoint, err)
@@ -200,14 +279,7 @@ func send(ctx context.Context, client *http.Client, endpoint string, header http
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%q answered %s: %s", endpoint, resp.Status, bytes.TrimSpace(answer))
 	}
-	exportResp := ptraceotlp.NewExportResponse()
-	if err := exportResp.UnmarshalProto(answer); err != nil {
-		return fmt.Errorf("%q answered 200 with a body that is not an OTLP export response: %w", endpoint, err)
-	}
-	if ps := exportResp.PartialSuccess(); ps.RejectedSpans() > 0 {
-		return fmt.Errorf("%q rejected %d of %d spans: %s", endpoint, ps.RejectedSpans(), td.SpanCount(), ps.ErrorMessage())
-	}
-	return nil
+	return check(answer)
 }
 
 // stats is what was sent, printed for the user and parsed by scripts/run.sh.
@@ -216,12 +288,16 @@ type stats struct {
 	spans      int
 	traces     int
 	exceptions int
+	logs       int
 }
 
-// count tallies batches: spans, distinct trace ids (a trace may straddle batches) and span events
-// named "exception", each of which the exporter turns into one Sentry error event.
-func count(batches ...ptrace.Traces) stats {
-	s := stats{requests: len(batches)}
+// count tallies requests: spans, distinct trace ids (a trace may straddle batches), span events
+// named "exception" (each of which the exporter turns into one Sentry error event) and log records.
+func count(batches []ptrace.Traces, logBatches []plog.Logs) stats {
+	s := stats{requests: len(batches) + len(logBatches)}
+	for _, ld := range logBatches {
+		s.logs += ld.LogRecordCount()
+	}
 	seen := make(map[pcommon.TraceID]struct{})
 	for _, td := range batches {
 		rss := td.ResourceSpans()
@@ -249,5 +325,5 @@ func count(batches ...ptrace.Traces) stats {
 
 // String is one line of key=value pairs, stable so that scripts can parse it.
 func (s stats) String() string {
-	return fmt.Sprintf("requests=%d spans=%d traces=%d exceptions=%d", s.requests, s.spans, s.traces, s.exceptions)
+	return fmt.Sprintf("requests=%d spans=%d traces=%d exceptions=%d logs=%d", s.requests, s.spans, s.traces, s.exceptions, s.logs)
 }

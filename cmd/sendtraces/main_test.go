@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -21,33 +23,61 @@ import (
 
 // fakeCollector records the OTLP requests it receives and answers with a configurable response.
 type fakeCollector struct {
-	mu       sync.Mutex
-	requests []ptrace.Traces
-	headers  []http.Header
-	status   int
-	rejected int64
+	mu           sync.Mutex
+	requests     []ptrace.Traces
+	logs         []plog.Logs
+	paths        []string // of every request, in arrival order
+	headers      []http.Header
+	status       int
+	rejected     int64
+	rejectedLogs int64
 }
 
 func (c *fakeCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	req := ptraceotlp.NewExportRequest()
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || req.UnmarshalProto(body) != nil {
-		http.Error(w, "not an OTLP/HTTP protobuf traces request", http.StatusBadRequest)
+	if r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "not an OTLP/HTTP protobuf request", http.StatusBadRequest)
 		return
 	}
+	var resp interface{ MarshalProto() ([]byte, error) }
 	c.mu.Lock()
-	c.requests = append(c.requests, req.Traces())
-	c.headers = append(c.headers, r.Header.Clone())
-	status, rejected := c.status, c.rejected
-	c.mu.Unlock()
-	if status != 0 {
-		http.Error(w, "memory limit reached", status)
+	defer c.mu.Unlock()
+	switch r.URL.Path {
+	case "/v1/traces":
+		req := ptraceotlp.NewExportRequest()
+		if req.UnmarshalProto(body) != nil {
+			http.Error(w, "not an OTLP traces request", http.StatusBadRequest)
+			return
+		}
+		c.requests = append(c.requests, req.Traces())
+		tr := ptraceotlp.NewExportResponse()
+		if c.rejected > 0 {
+			tr.PartialSuccess().SetRejectedSpans(c.rejected)
+			tr.PartialSuccess().SetErrorMessage("dropped by a test")
+		}
+		resp = tr
+	case "/v1/logs":
+		req := plogotlp.NewExportRequest()
+		if req.UnmarshalProto(body) != nil {
+			http.Error(w, "not an OTLP logs request", http.StatusBadRequest)
+			return
+		}
+		c.logs = append(c.logs, req.Logs())
+		lr := plogotlp.NewExportResponse()
+		if c.rejectedLogs > 0 {
+			lr.PartialSuccess().SetRejectedLogRecords(c.rejectedLogs)
+			lr.PartialSuccess().SetErrorMessage("dropped by a test")
+		}
+		resp = lr
+	default:
+		http.Error(w, "unknown path", http.StatusNotFound)
 		return
 	}
-	resp := ptraceotlp.NewExportResponse()
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(rejected)
-		resp.PartialSuccess().SetErrorMessage("dropped by a test")
+	c.paths = append(c.paths, r.URL.Path)
+	c.headers = append(c.headers, r.Header.Clone())
+	if c.status != 0 {
+		http.Error(w, "memory limit reached", c.status)
+		return
 	}
 	b, _ := resp.MarshalProto()
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -76,10 +106,35 @@ func TestRunSendsSmallWorkload(t *testing.T) {
 	assert.Equal(t, wantBytes, gotBytes, "the collector must receive exactly the workload")
 	assert.Equal(t, "yes", c.headers[0].Get("X-Test"))
 
-	st := count(want)
+	// Then the logs of those traces, in one request.
+	require.Len(t, c.logs, 1)
+	assert.Equal(t, []string{"/v1/traces", "/v1/logs"}, c.paths, "logs after the traces they point to")
+	var lm plog.ProtoMarshaler
+	wantLogs, err := lm.MarshalLogs(workload.Logs(want))
+	require.NoError(t, err)
+	gotLogs, err := lm.MarshalLogs(c.logs[0])
+	require.NoError(t, err)
+	assert.Equal(t, wantLogs, gotLogs)
+	assert.Equal(t, "yes", c.headers[1].Get("X-Test"))
+
+	st := count([]ptrace.Traces{want}, []plog.Logs{c.logs[0]})
 	assert.Positive(t, st.exceptions)
 	assert.Positive(t, st.traces)
-	assert.Equal(t, "sent to "+endpoint+": "+st.String()+"\n", out.String())
+	assert.Equal(t, c.logs[0].LogRecordCount(), st.logs)
+	assert.Equal(t, 2, st.requests)
+	logsURL := strings.TrimSuffix(endpoint, "/v1/traces") + "/v1/logs"
+	assert.Equal(t, "sent to "+endpoint+" and "+logsURL+": "+st.String()+"\n", out.String())
+}
+
+func TestRunWithoutLogs(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{}
+	endpoint := startCollector(t, c)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-endpoint", endpoint, "-logs=false"}, &out))
+	assert.Equal(t, []string{"/v1/traces"}, c.paths)
+	assert.Contains(t, out.String(), "sent to "+endpoint+": ")
+	assert.Contains(t, out.String(), " logs=0\n")
 }
 
 func TestRunSendsGeneratedBatches(t *testing.T) {
@@ -97,8 +152,14 @@ func TestRunSendsGeneratedBatches(t *testing.T) {
 		spans += td.SpanCount()
 	}
 	assert.Equal(t, sum.Spans, spans)
-	st := count(batches...)
-	assert.Equal(t, stats{requests: len(batches), spans: sum.Spans, traces: sum.Traces, exceptions: sum.Exceptions}, st)
+	logs := 0
+	for _, ld := range c.logs {
+		logs += ld.LogRecordCount()
+	}
+	assert.Equal(t, buildLogs(batches), c.logs)
+	assert.Greater(t, logs, sum.Exceptions, "an error line per exception and an access line per request")
+	st := count(batches, c.logs)
+	assert.Equal(t, stats{requests: len(batches) + len(c.logs), spans: sum.Spans, traces: sum.Traces, exceptions: sum.Exceptions, logs: logs}, st)
 	assert.Contains(t, out.String(), st.String())
 }
 
@@ -111,6 +172,7 @@ func TestRunReportsCollectorFailures(t *testing.T) {
 	}{
 		{name: "refused status", collector: &fakeCollector{status: http.StatusServiceUnavailable}, wantErr: "503 Service Unavailable: memory limit reached"},
 		{name: "partial success", collector: &fakeCollector{rejected: 3}, wantErr: "rejected 3 of"},
+		{name: "logs partial success", collector: &fakeCollector{rejectedLogs: 2}, wantErr: "logs batch 1 of 1 (requests=1 spans="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +183,9 @@ func TestRunReportsCollectorFailures(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.Empty(t, out.String(), "nothing may claim success")
+			if tt.collector.rejectedLogs > 0 {
+				assert.Contains(t, err.Error(), "rejected 2 of")
+			}
 		})
 	}
 }
@@ -145,7 +210,7 @@ func TestRunReportsWhatWasDeliveredBeforeAFailure(t *testing.T) {
 	err := run(context.Background(), []string{"-endpoint", srv.URL + "/v1/traces", "-traces", "30", "-batch-size", "100"}, io.Discard)
 	require.Error(t, err)
 	batches, _ := workload.Generate(workload.Config{Seed: 1, Traces: 30, BatchSize: 100})
-	assert.Contains(t, err.Error(), "batch 2 of "+strconv.Itoa(len(batches))+" ("+count(batches[0]).String()+" delivered before it)")
+	assert.Contains(t, err.Error(), "batch 2 of "+strconv.Itoa(len(batches))+" ("+count(batches[:1], nil).String()+" delivered before it)")
 }
 
 func TestFlagErrors(t *testing.T) {
@@ -165,6 +230,8 @@ func TestFlagErrors(t *testing.T) {
 		{name: "zero timeout", args: []string{"-timeout", "0s"}, wantErr: "-timeout 0s"},
 		{name: "bad header", args: []string{"-header", "novalue"}, wantErr: `-header "novalue"`},
 		{name: "extra args", args: []string{"now"}, wantErr: "unexpected arguments"},
+		{name: "logs endpoint not derivable", args: []string{"-endpoint", "http://127.0.0.1:4318/otlp"}, wantErr: "set -logs-endpoint, or -logs=false"},
+		{name: "remote logs endpoint", args: []string{"-logs-endpoint", "http://10.0.0.5:4318/v1/logs"}, wantErr: `-logs-endpoint "http://10.0.0.5:4318/v1/logs": host`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +259,7 @@ func TestCheckEndpoint(t *testing.T) {
 		{endpoint: "ftp://127.0.0.1/v1/traces", allowRemote: true, ok: false},
 	}
 	for _, tt := range tests {
-		err := checkEndpoint(tt.endpoint, tt.allowRemote)
+		err := checkEndpoint("-endpoint", tt.endpoint, tt.allowRemote)
 		assert.Equal(t, tt.ok, err == nil, "%s allowRemote=%t: %v", tt.endpoint, tt.allowRemote, err)
 		if err != nil {
 			assert.True(t, strings.Contains(err.Error(), tt.endpoint), "error names the endpoint: %v", err)

@@ -58,7 +58,7 @@ type Drop struct {
 	// Reason is the items_dropped metric's reason.
 	Reason metadata.AttributeReason
 	// Report is the client report's discard reason; empty when Sentry counted the loss itself (it
-	// answered 4xx or 429), so reporting it again would count it twice.
+	// answered 429), so reporting it again would count it twice.
 	Report clientreport.Reason
 }
 
@@ -67,24 +67,30 @@ type Policy struct {
 	Retry configretry.BackOffConfig
 }
 
-// Classify decides what became of a. An attempt that exporterhelper would give up on without
-// another try (retries off, or a rate limit that ends after retry_on_failure.max_elapsed_time
-// since the data's first attempt) is dropped here instead, so that it is counted and reported to
-// Sentry in a client report. Reasons follow Sentry's SDK guide: ratelimit_backoff for a rate
-// limit, send_error when Sentry answered (5xx, 408) or the envelope is too large, network_error
-// when no answer came.
-func (p Policy) Classify(a *Attempt, pushedAt time.Time) (Verdict, Drop) {
+// Classify decides what became of a, settled at now. Data the retries cannot deliver is dropped
+// here, where it is counted and reported to Sentry in a client report, rather than left for
+// exporterhelper to drop, which counts the whole batch as failed (its error events' spans too,
+// though Sentry has them) and reports nothing to Sentry:
+//   - retries are off;
+//   - the next retry could come after retry_on_failure.max_elapsed_time since the data's first
+//     attempt: exporterhelper would give up then. The next retry comes after the rate limit ends and
+//     after at most max_interval × (1 + randomization_factor) of backoff; taking that upper bound,
+//     the exporter gives up at most one retry earlier than exporterhelper could, never later.
+//
+// Reasons follow Sentry's SDK guide: ratelimit_backoff for a rate limit, send_error when Sentry
+// answered (4xx, 5xx) or the envelope is too large, network_error when no answer came.
+func (p Policy) Classify(a *Attempt, pushedAt, now time.Time) (Verdict, Drop) {
 	res := &a.Result
 	switch res.Outcome {
 	case transport.Accepted:
 		return Delivered, Drop{}
 	case transport.Permanent:
+		// Sentry's client report spec asks for send_error on every 4xx and 5xx but 429, and for what
+		// could not be sent at all for its size.
 		if a.Oversize {
-			// Sentry's SDKs report what they could not send for its size as send_error.
 			return Dropped, Drop{Reason: metadata.AttributeReasonOversize, Report: clientreport.ReasonSendError}
 		}
-		// Sentry counts what it rejected (400, 401, 403, ...) itself.
-		return Dropped, Drop{Reason: metadata.AttributeReasonRejected}
+		return Dropped, Drop{Reason: metadata.AttributeReasonRejected, Report: clientreport.ReasonSendError}
 	}
 	drop := Drop{Reason: metadata.AttributeReasonNetworkError, Report: clientreport.ReasonNetworkError}
 	switch {
@@ -99,16 +105,31 @@ func (p Policy) Classify(a *Attempt, pushedAt time.Time) (Verdict, Drop) {
 	if !p.Retry.Enabled {
 		return Dropped, drop
 	}
-	if res.Outcome == transport.RateLimited && p.Retry.MaxElapsedTime > 0 {
+	if p.Retry.MaxElapsedTime > 0 {
 		first := a.FirstAttempt
 		if first.IsZero() {
 			first = pushedAt
 		}
-		if res.RetryAt.After(first.Add(p.Retry.MaxElapsedTime)) {
+		next := now.Add(p.maxBackoff() + giveUpMargin)
+		if res.Outcome == transport.RateLimited && res.RetryAt.After(next) {
+			next = res.RetryAt
+		}
+		if next.After(first.Add(p.Retry.MaxElapsedTime)) {
 			return Dropped, drop
 		}
 	}
 	return Owed, Drop{}
+}
+
+// giveUpMargin covers the moments between exporterhelper starting its retry clock and the exporter
+// taking the data's first attempt time.
+const giveUpMargin = time.Second
+
+// maxBackoff is the longest backoff exporterhelper's retry can draw: the interval never grows past
+// max_interval, and randomization stretches it by up to randomization_factor.
+func (p Policy) maxBackoff() time.Duration {
+	interval := max(p.Retry.InitialInterval, p.Retry.MaxInterval)
+	return time.Duration(float64(interval) * (1 + p.Retry.RandomizationFactor))
 }
 
 // Recorder records what happened to envelopes in the exporter's metrics and, for losses Sentry
@@ -149,9 +170,13 @@ func (r Recorder) Delivered(ctx context.Context, a *Attempt) {
 	}
 }
 
-// Dropped records items given up on, for the reason d.
+// Dropped records items given up on, for the reason d; a transaction's spans are counted as span
+// items too, as Sentry's client reports count them.
 func (r Recorder) Dropped(ctx context.Context, category ratelimit.Category, items, spans int, d Drop) {
 	r.Telemetry.SentryExporterItemsDropped.Add(ctx, int64(items), metric.WithAttributes(CategoryAttribute(category), d.Reason.KeyValue()))
+	if category == ratelimit.CategoryTransaction && spans > 0 {
+		r.Telemetry.SentryExporterItemsDropped.Add(ctx, int64(spans), metric.WithAttributes(CategoryAttribute(ratelimit.CategorySpan), d.Reason.KeyValue()))
+	}
 	if d.Report == "" {
 		return
 	}
@@ -185,6 +210,8 @@ type Settlement struct {
 	policy   Policy
 	recorder Recorder
 	pushedAt time.Time
+	// settledAt is when the push's sends were over: the moment a retry's backoff starts from.
+	settledAt time.Time
 	// noun names the attempts in errors ("Sentry events", "Sentry logs").
 	noun string
 
@@ -195,6 +222,9 @@ type Settlement struct {
 	throttled bool
 	dropped   int
 	dropErrs  []error
+	// droppedCounted says a drop includes items the collector counts for this signal (spans,
+	// logs), not only error events, which ride on spans Sentry may already have.
+	droppedCounted bool
 }
 
 // maxDropErrors bounds the drop errors quoted in one message.
@@ -202,19 +232,20 @@ const maxDropErrors = 3
 
 // NewSettlement starts settling a push made at pushedAt; noun names its attempts in errors.
 func NewSettlement(policy Policy, recorder Recorder, pushedAt time.Time, noun string) *Settlement {
-	return &Settlement{policy: policy, recorder: recorder, pushedAt: pushedAt, noun: noun, throttled: true}
+	return &Settlement{policy: policy, recorder: recorder, pushedAt: pushedAt, settledAt: time.Now(), noun: noun, throttled: true}
 }
 
 // Add settles attempt i and returns its verdict. Items of a dropped attempt are counted once here.
 func (s *Settlement) Add(ctx context.Context, i int, a *Attempt) Verdict {
 	s.attempts++
-	verdict, drop := s.policy.Classify(a, s.pushedAt)
+	verdict, drop := s.policy.Classify(a, s.pushedAt, s.settledAt)
 	switch verdict {
 	case Delivered:
 		s.recorder.Delivered(ctx, a)
 	case Dropped:
 		s.recorder.Dropped(ctx, a.Category, a.Items, a.Spans, drop)
 		s.dropped += a.Items
+		s.droppedCounted = s.droppedCounted || a.Category != ratelimit.CategoryError
 		if len(s.dropErrs) < maxDropErrors {
 			err := a.Result.Err
 			if a.Result.Outcome != transport.Permanent {
@@ -242,6 +273,7 @@ func (s *Settlement) Outcome() Outcome[struct{}] {
 	var out Outcome[struct{}]
 	if s.dropped > 0 {
 		out.DropErr = fmt.Errorf("%d %s dropped, not retryable: %w", s.dropped, s.noun, errors.Join(s.dropErrs...))
+		out.DropCounted = s.droppedCounted
 	}
 	if len(s.owed) == 0 {
 		return out

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
@@ -48,9 +49,9 @@ func TestClassify(t *testing.T) {
 	}{
 		{"accepted", off, Attempt{Result: transport.Result{Outcome: transport.Accepted, StatusCode: 200}}, Delivered, Drop{}},
 		{
-			"4xx: Sentry counted it", retrying(time.Minute),
+			"4xx: send_error, as the client report spec asks", retrying(time.Minute),
 			Attempt{Result: transport.Result{Outcome: transport.Permanent, StatusCode: 400}},
-			Dropped, Drop{Reason: metadata.AttributeReasonRejected},
+			Dropped, Drop{Reason: metadata.AttributeReasonRejected, Report: clientreport.ReasonSendError},
 		},
 		{
 			"too large, never sent", retrying(time.Minute),
@@ -85,10 +86,21 @@ func TestClassify(t *testing.T) {
 			Dropped, Drop{Reason: metadata.AttributeReasonRatelimitBackoff, Report: clientreport.ReasonRateLimitBackoff},
 		},
 		{"no max_elapsed_time: waits any limit", retrying(0), Attempt{Result: limited(429, pushedAt.Add(time.Hour))}, Owed, Drop{}},
+		{
+			// max_interval 30s × 1.5: the next retry may come 45 s from now, 5 s after exporterhelper's 60 s.
+			"5xx whose next retry may come after max_elapsed_time: given up here", retrying(time.Minute),
+			Attempt{FirstAttempt: pushedAt.Add(-20 * time.Second), Result: transport.Result{Outcome: transport.Retryable, StatusCode: 503}},
+			Dropped, Drop{Reason: metadata.AttributeReasonSendError, Report: clientreport.ReasonSendError},
+		},
+		{
+			"no answer, retry window left", retrying(time.Minute),
+			Attempt{FirstAttempt: pushedAt.Add(-10 * time.Second), Result: transport.Result{Outcome: transport.Retryable}},
+			Owed, Drop{},
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			verdict, drop := tt.policy.Classify(&tt.attempt, pushedAt)
+			verdict, drop := tt.policy.Classify(&tt.attempt, pushedAt, pushedAt)
 			assert.Equal(t, tt.verdict, verdict)
 			assert.Equal(t, tt.drop, drop)
 		})
@@ -124,16 +136,22 @@ func TestSettlementRecordsEachAttemptOnce(t *testing.T) {
 	out := s.Outcome()
 	require.Error(t, out.DropErr)
 	assert.Contains(t, out.DropErr.Error(), "2 Sentry events dropped")
+	assert.True(t, out.DropCounted, "a transaction was dropped: its spans did not arrive")
 	require.NoError(t, out.RetryErr)
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(metadata.AttributeCategoryTransaction.KeyValue(), metadata.AttributeReasonSendError.KeyValue()), Value: 1},
+		{Attributes: attribute.NewSet(metadata.AttributeCategorySpan.KeyValue(), metadata.AttributeReasonSendError.KeyValue()), Value: 3},
+		{Attributes: attribute.NewSet(metadata.AttributeCategoryError.KeyValue(), metadata.AttributeReasonRejected.KeyValue()), Value: 1},
+	}, metricdatatest.IgnoreTimestamp())
 
 	metadatatest.AssertEqualSentryExporterSpansSent(t, tel, []metricdata.DataPoint[int64]{{Value: 4}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualSentryExporterLogsSent(t, tel, []metricdata.DataPoint[int64]{{Value: 40}}, metricdatatest.IgnoreTimestamp())
 	report, ok := rec.Reports.Take(pushedAt)
 	require.True(t, ok)
-	// The 502 is reported with its spans (the root counted too); the 400 is not: Sentry counted it.
+	// The 502 is reported with its spans (the root counted too), and so is the 400.
 	assert.Contains(t, string(report), `{"reason":"send_error","category":"transaction","quantity":1}`)
 	assert.Contains(t, string(report), `{"reason":"send_error","category":"span","quantity":3}`)
-	assert.NotContains(t, string(report), `"category":"error"`)
+	assert.Contains(t, string(report), `{"reason":"send_error","category":"error","quantity":1}`)
 }
 
 func TestSettlementOwes(t *testing.T) {
@@ -190,12 +208,19 @@ func TestMergeAndErr(t *testing.T) {
 	dropped := errors.New("2 Sentry logs dropped")
 	assert.NoError(t, Outcome[plog.Logs]{}.Err(logger, "Sentry logs", consumererror.NewLogs))
 
-	err := Outcome[plog.Logs]{DropErr: dropped}.Err(logger, "Sentry logs", consumererror.NewLogs)
+	err := Outcome[plog.Logs]{DropErr: dropped, DropCounted: true}.Err(logger, "Sentry logs", consumererror.NewLogs)
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.ErrorIs(t, err, dropped)
 	assert.Zero(t, logs.Len(), "a permanent error is logged by exporterhelper, not here too")
 
-	m = merge(throttled(2, late), Outcome[plog.Logs]{DropErr: dropped})
+	errorsOnly := errors.New("1 Sentry events dropped")
+	assert.NoError(t, Outcome[plog.Logs]{DropErr: errorsOnly}.Err(logger, "Sentry events", consumererror.NewLogs),
+		"error events alone: every span arrived, so exporterhelper must not count the batch as failed")
+	require.Equal(t, 1, logs.Len(), "the drop is logged here instead")
+	assert.Equal(t, "Dropping Sentry events that cannot be delivered", logs.TakeAll()[0].Message)
+	assert.True(t, merge(Outcome[plog.Logs]{DropErr: errorsOnly}, Outcome[plog.Logs]{DropErr: dropped, DropCounted: true}).DropCounted)
+
+	m = merge(throttled(2, late), Outcome[plog.Logs]{DropErr: dropped, DropCounted: true})
 	err = m.Err(logger, "Sentry logs", consumererror.NewLogs)
 	var retry consumererror.Logs
 	require.ErrorAs(t, err, &retry)

@@ -20,11 +20,14 @@ type Outcome[T any] struct {
 	RetryAt time.Time
 	// DropErr describes what was given up on (already counted and reported).
 	DropErr error
+	// DropCounted says the drop includes items the collector counts for the signal (spans, logs);
+	// a drop of error events alone leaves every span delivered.
+	DropCounted bool
 }
 
 // WithRetry is o carrying the data still owed.
 func WithRetry[T any](o Outcome[struct{}], retry T) Outcome[T] {
-	return Outcome[T]{Retry: retry, RetryErr: o.RetryErr, RetryAt: o.RetryAt, DropErr: o.DropErr}
+	return Outcome[T]{Retry: retry, RetryErr: o.RetryErr, RetryAt: o.RetryAt, DropErr: o.DropErr, DropCounted: o.DropCounted}
 }
 
 // Merge combines the projects' outcomes of one push; appendTo moves one batch's data into another.
@@ -40,6 +43,7 @@ func Merge[T any](outcomes []Outcome[T], newBatch func() T, appendTo func(dst, s
 	for _, o := range outcomes {
 		if o.DropErr != nil {
 			dropErrs = append(dropErrs, o.DropErr)
+			merged.DropCounted = merged.DropCounted || o.DropCounted
 		}
 		if o.RetryErr == nil {
 			continue
@@ -64,15 +68,20 @@ func Merge[T any](outcomes []Outcome[T], newBatch func() T, appendTo func(dst, s
 	return merged
 }
 
-// Err turns the outcome into the error exporterhelper acts on: nil, permanent (it logs and counts
-// the drop), throttled (wait for Sentry's deadline) or retryable with the data owed (wrap makes the
-// signal's consumererror). A drop beside a retry cannot ride on the retryable error; it is logged
-// here, once, instead.
+// Err turns the outcome into the error exporterhelper acts on: nil, permanent (exporterhelper logs
+// it and counts the batch as failed), throttled (wait for Sentry's deadline) or retryable with the
+// data owed (wrap makes the signal's consumererror). A drop of error events alone is logged here and
+// not returned: every span of the batch reached Sentry, and exporterhelper would count them all as
+// failed. So is a drop beside a retry, which cannot ride on the retryable error.
 func (o Outcome[T]) Err(logger *zap.Logger, what string, wrap func(error, T) error) error {
 	if o.RetryErr == nil {
-		if o.DropErr != nil {
+		switch {
+		case o.DropErr == nil:
+			return nil
+		case o.DropCounted:
 			return consumererror.NewPermanent(o.DropErr)
 		}
+		logger.Warn("Dropping "+what+" that cannot be delivered", zap.Error(o.DropErr))
 		return nil
 	}
 	if o.DropErr != nil {

@@ -5,7 +5,8 @@ package envelope
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // ContentType is the media type of an envelope request body.
@@ -60,7 +61,7 @@ func Append(dst []byte, h Header, items ...Item) []byte {
 	first := true
 	if h.EventID != "" {
 		dst = appendKey(dst, "event_id", &first)
-		dst = AppendString(dst, h.EventID)
+		dst = jsonwrite.AppendString(dst, h.EventID)
 	}
 	if !h.SentAt.IsZero() {
 		dst = appendKey(dst, "sent_at", &first)
@@ -71,9 +72,9 @@ func Append(dst []byte, h Header, items ...Item) []byte {
 	if h.SDKName != "" {
 		dst = appendKey(dst, "sdk", &first)
 		dst = append(dst, `{"name":`...)
-		dst = AppendString(dst, h.SDKName)
+		dst = jsonwrite.AppendString(dst, h.SDKName)
 		dst = append(dst, `,"version":`...)
-		dst = AppendString(dst, h.SDKVersion)
+		dst = jsonwrite.AppendString(dst, h.SDKVersion)
 		dst = append(dst, '}')
 	}
 	if h.Trace != nil {
@@ -83,12 +84,12 @@ func Append(dst []byte, h Header, items ...Item) []byte {
 	dst = append(dst, "}\n"...)
 	for _, it := range items {
 		dst = append(dst, `{"type":`...)
-		dst = AppendString(dst, it.Type)
+		dst = jsonwrite.AppendString(dst, it.Type)
 		dst = append(dst, `,"length":`...)
 		dst = strconv.AppendInt(dst, int64(len(it.Payload)), 10)
 		if it.ContentType != "" {
 			dst = append(dst, `,"content_type":`...)
-			dst = AppendString(dst, it.ContentType)
+			dst = jsonwrite.AppendString(dst, it.ContentType)
 		}
 		if it.ItemCount > 0 {
 			dst = append(dst, `,"item_count":`...)
@@ -119,7 +120,7 @@ func appendSamplingContext(dst []byte, sc *SamplingContext) []byte {
 			continue
 		}
 		dst = appendKey(dst, kv.k, &first)
-		dst = AppendString(dst, kv.v)
+		dst = jsonwrite.AppendString(dst, kv.v)
 	}
 	return append(dst, '}')
 }
@@ -132,57 +133,4 @@ func appendKey(dst []byte, key string, first *bool) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, key...)
 	return append(dst, `":`...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as encoding/json does, so
-// the output always parses.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid JSON but break JavaScript consumers; escape them like encoding/json.
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -3,7 +3,6 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"testing"
 	"time"
 
@@ -64,42 +63,4 @@ func TestAppendContainerItemCount(t *testing.T) {
 	t.Parallel()
 	out := Append(nil, Header{}, Item{Type: TypeLog, ContentType: "application/vnd.sentry.items.log+json", ItemCount: 3, Payload: []byte(`{}`)})
 	assert.Equal(t, "{}\n"+`{"type":"log","length":2,"content_type":"application/vnd.sentry.items.log+json","item_count":3}`+"\n{}\n", string(out))
-}
-
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
-	for i, s := range []string{
-		"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rcr", "\x00\x01\x1f\x7f",
-		"ünïcödé ✓ 日本語 🚀", "bad utf8 \xff\xfe end", "\xc3", "line\u2028sep\u2029", "<html>&amp;",
-	} {
-		t.Run(strconv.Itoa(i), func(t *testing.T) {
-			got := AppendString(nil, s)
-			var decoded string
-			require.NoError(t, json.Unmarshal(got, &decoded), "output %q must parse", got)
-			want, err := json.Marshal(s)
-			require.NoError(t, err)
-			var wantDecoded string
-			require.NoError(t, json.Unmarshal(want, &wantDecoded))
-			assert.Equal(t, wantDecoded, decoded)
-		})
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\xff", "日本", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := AppendString(nil, s)
-		var decoded string
-		if err := json.Unmarshal(got, &decoded); err != nil {
-			t.Fatalf("AppendString(%q) = %q does not parse: %v", s, got, err)
-		}
-		want, _ := json.Marshal(s)
-		var wantDecoded string
-		_ = json.Unmarshal(want, &wantDecoded)
-		if decoded != wantDecoded {
-			t.Fatalf("AppendString(%q) decodes to %q, encoding/json to %q", s, decoded, wantDecoded)
-		}
-	})
 }

@@ -9,7 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
 
@@ -60,7 +60,7 @@ func appendValue(dst []byte, v pcommon.Value, counts *sanitize.Counts, depth int
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			counts.Add(sanitize.NonFiniteNumber) // AppendFloat writes "NaN", "+Inf", "-Inf"
 		}
-		return AppendFloat(dst, f, 64)
+		return jsonwrite.AppendFloat(dst, f, 64)
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(dst, v.Bool())
 	case pcommon.ValueTypeBytes:
@@ -129,7 +129,7 @@ func appendNested(dst []byte, m pcommon.Map, counts *sanitize.Counts, depth int)
 func appendSanitizedString(dst []byte, s string, max int, counts *sanitize.Counts) []byte {
 	if !utf8.ValidString(s) {
 		s = sanitize.String(s, max, counts)
-		return envelope.AppendString(dst, s)
+		return jsonwrite.AppendString(dst, s)
 	}
 	if len(s) > max {
 		cut := max
@@ -139,5 +139,5 @@ func appendSanitizedString(dst []byte, s string, max int, counts *sanitize.Count
 		s = s[:cut]
 		counts.Add(sanitize.Truncated)
 	}
-	return envelope.AppendString(dst, s)
+	return jsonwrite.AppendString(dst, s)
 }

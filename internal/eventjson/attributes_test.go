@@ -3,6 +3,7 @@ package eventjson
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,4 +85,37 @@ func TestAppendWithDataWritesSpanData(t *testing.T) {
 	assert.Equal(t, map[string]any{"own": true}, decoded.Spans[1].Data, "a span's own data wins")
 	assert.ElementsMatch(t, []SpanData{RootSpanData, 0}, calls)
 	assert.Contains(t, string(Append(nil, ev)), `"data":null`, "without a writer the placeholder is null")
+}
+
+func TestAppendWithSpansWritesSpanLinksWhereSentryReadsThem(t *testing.T) {
+	t.Parallel()
+	ev := &sentry.Event{
+		Type:     "transaction",
+		Contexts: map[string]sentry.Context{"trace": {"span_id": "01", "links": SpanLinks(RootSpanData)}},
+		Spans:    []*sentry.Span{{Op: "db"}, {Op: "queue.process"}},
+	}
+	links := func(dst []byte, i SpanData) []byte {
+		if i == 0 {
+			return dst // the first child has no links
+		}
+		return append(dst, `[{"trace_id":"`+strconv.Itoa(int(i))+`"}]`...)
+	}
+	out := (&Encoder{}).AppendWithSpans(nil, ev, nil, links)
+	var decoded struct {
+		Contexts struct {
+			Trace struct {
+				Links []map[string]any `json:"links"`
+			} `json:"trace"`
+		} `json:"contexts"`
+		Spans []map[string]json.RawMessage `json:"spans"`
+	}
+	require.NoError(t, json.Unmarshal(out, &decoded), "%s", out)
+	assert.Equal(t, []map[string]any{{"trace_id": "-1"}}, decoded.Contexts.Trace.Links, "the root's links are contexts.trace.links")
+	require.Len(t, decoded.Spans, 2)
+	assert.NotContains(t, decoded.Spans[0], "links", "a span without links has no links key: %s", out)
+	assert.JSONEq(t, `[{"trace_id":"1"}]`, string(decoded.Spans[1]["links"]), "a child's links are spans[i].links")
+
+	assert.Contains(t, string(Append(nil, ev)), `"links":null`, "without a writer the placeholder is null")
+	empty := (&Encoder{}).AppendWithSpans(nil, ev, nil, func(dst []byte, _ SpanData) []byte { return dst })
+	assert.Contains(t, string(empty), `"links":[]`, "a placeholder the writer leaves empty is an empty list")
 }

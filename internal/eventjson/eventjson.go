@@ -10,8 +10,9 @@
 //     precision (Sentry accepts both; this is shorter than RFC 3339), trailing zeros of the fraction
 //     left out;
 //   - sentry-go's always-present "user":{} and "sdk":{} are left out when empty;
-//   - the exception interface is {"values":[...]}, Sentry's documented shape, where sentry-go writes a
-//     bare array (Relay takes both; Spotlight and sentry-cli take only the documented one);
+//   - the exception and breadcrumbs interfaces are {"values":[...]}, Sentry's documented shape, where
+//     sentry-go writes bare arrays (Relay takes both; Spotlight and sentry-cli take only the documented
+//     one for exceptions, sentry-cli for breadcrumbs too);
 //   - a transaction always has "spans", [] when it has no child span (sentry-cli requires the field);
 //   - NaN and ±Inf, which make json.Marshal fail on the whole event, are written as the strings
 //     "NaN", "+Inf" and "-Inf";
@@ -27,7 +28,6 @@ package eventjson
 import (
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +35,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
-	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // maxDepth bounds how deeply nested maps and arrays are written. Values come from OTLP attributes,
@@ -93,6 +93,15 @@ const RootSpanData SpanData = -1
 // the index in the event's Spans).
 type DataWriter func(dst []byte, i SpanData) []byte
 
+// SpanLinks stands, as a value in a context (contexts.trace.links), for the links of the span it
+// names, which a LinksWriter writes while the event is encoded.
+type SpanLinks SpanData
+
+// LinksWriter appends the JSON array of the links of span i (RootSpanData for the root, else the
+// index in the event's Spans), or returns dst unchanged when the span has none. Sentry's span links
+// protocol puts them in spans[i].links and, for the root, contexts.trace.links.
+type LinksWriter func(dst []byte, i SpanData) []byte
+
 // AppendAny writes v as it would be written inside an event (maps with sorted keys, the same
 // types and repairs), for values many events share: the caller keeps the result as a
 // json.RawMessage, which encoding then copies instead of writing v again.
@@ -104,10 +113,16 @@ func (e *Encoder) AppendAny(dst []byte, v any) []byte {
 
 // AppendWithData is Append with span data taken from data (see SpanData); data may be nil.
 func (e *Encoder) AppendWithData(dst []byte, ev *sentry.Event, data DataWriter) []byte {
+	return e.AppendWithSpans(dst, ev, data, nil)
+}
+
+// AppendWithSpans is AppendWithData with span links taken from links (see SpanLinks); either may
+// be nil.
+func (e *Encoder) AppendWithSpans(dst []byte, ev *sentry.Event, data DataWriter, links LinksWriter) []byte {
 	if ev == nil {
 		return append(dst, "null"...)
 	}
-	w := writer{enc: e, dst: dst, data: data}
+	w := writer{enc: e, dst: dst, data: data, links: links}
 	w.event(ev)
 	return w.dst
 }
@@ -119,6 +134,8 @@ type writer struct {
 	first bool
 	// data writes span data held outside the event; nil when all data is in the event.
 	data DataWriter
+	// links writes span links held outside the event; nil when there are none.
+	links LinksWriter
 }
 
 func (w *writer) open() {
@@ -142,7 +159,7 @@ func (w *writer) key(k string) {
 	w.dst = append(w.dst, '"', ':')
 }
 
-func (w *writer) str(s string) { w.dst = envelope.AppendString(w.dst, s) }
+func (w *writer) str(s string) { w.dst = jsonwrite.AppendString(w.dst, s) }
 
 func (w *writer) strField(k, v string) {
 	if v != "" {
@@ -251,8 +268,10 @@ func (w *writer) event(ev *sentry.Event) {
 	w.close()
 }
 
+// breadcrumbs writes the breadcrumbs interface as {"values":[...]}, its documented shape: Relay also
+// takes a bare array (sentry-go's form), Sentry's Rust protocol types (sentry-cli) do not.
 func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
-	w.dst = append(w.dst, '[')
+	w.dst = append(w.dst, `{"values":[`...)
 	for i, b := range bs {
 		if i > 0 {
 			w.dst = append(w.dst, ',')
@@ -273,7 +292,7 @@ func (w *writer) breadcrumbs(bs []*sentry.Breadcrumb) {
 		}
 		w.close()
 	}
-	w.dst = append(w.dst, ']')
+	w.dst = append(w.dst, "]}"...)
 }
 
 func (w *writer) sdk(s *sentry.SdkInfo) {
@@ -458,12 +477,12 @@ func (w *writer) span(s *sentry.Span, i int) {
 	}
 	w.open()
 	w.key("trace_id")
-	w.dst = appendHexString(w.dst, s.TraceID[:])
+	w.dst = jsonwrite.AppendHex(w.dst, s.TraceID[:])
 	w.key("span_id")
-	w.dst = appendHexString(w.dst, s.SpanID[:])
+	w.dst = jsonwrite.AppendHex(w.dst, s.SpanID[:])
 	if s.ParentSpanID != (sentry.SpanID{}) {
 		w.key("parent_span_id")
-		w.dst = appendHexString(w.dst, s.ParentSpanID[:])
+		w.dst = jsonwrite.AppendHex(w.dst, s.ParentSpanID[:])
 	}
 	w.strField("name", s.Name)
 	w.strField("op", s.Op)
@@ -478,6 +497,14 @@ func (w *writer) span(s *sentry.Span, i int) {
 	if len(s.Tags) > 0 {
 		w.key("tags")
 		w.stringMap(s.Tags)
+	}
+	if w.links != nil {
+		mark, first := len(w.dst), w.first
+		w.key("links")
+		keyEnd := len(w.dst)
+		if w.dst = w.links(w.dst, SpanData(i)); len(w.dst) == keyEnd {
+			w.dst, w.first = w.dst[:mark], first // no links: no key
+		}
 	}
 	switch {
 	case len(s.Data) > 0:
@@ -594,6 +621,15 @@ func (w *writer) value(v any, depth int) {
 			return
 		}
 		w.dst = w.data(w.dst, x)
+	case SpanLinks:
+		if w.links == nil {
+			w.dst = append(w.dst, "null"...)
+			return
+		}
+		n := len(w.dst)
+		if w.dst = w.links(w.dst, SpanData(x)); len(w.dst) == n {
+			w.dst = append(w.dst, "[]"...)
+		}
 	case string:
 		w.str(x)
 	case bool:
@@ -601,7 +637,7 @@ func (w *writer) value(v any, depth int) {
 	case int64:
 		w.dst = strconv.AppendInt(w.dst, x, 10)
 	case float64:
-		w.dst = AppendFloat(w.dst, x, 64)
+		w.dst = jsonwrite.AppendFloat(w.dst, x, 64)
 	case map[string]any:
 		if x == nil {
 			w.dst = append(w.dst, "null"...)
@@ -639,9 +675,9 @@ func (w *writer) value(v any, depth int) {
 		w.dst = base64.StdEncoding.AppendEncode(w.dst, x)
 		w.dst = append(w.dst, '"')
 	case sentry.TraceID:
-		w.dst = appendHexString(w.dst, x[:])
+		w.dst = jsonwrite.AppendHex(w.dst, x[:])
 	case sentry.SpanID:
-		w.dst = appendHexString(w.dst, x[:])
+		w.dst = jsonwrite.AppendHex(w.dst, x[:])
 	case sentry.SpanStatus:
 		w.status(x)
 	case sentry.TransactionSource:
@@ -683,7 +719,7 @@ func (w *writer) value(v any, depth int) {
 	case uint8:
 		w.dst = strconv.AppendUint(w.dst, uint64(x), 10)
 	case float32:
-		w.dst = AppendFloat(w.dst, float64(x), 32)
+		w.dst = jsonwrite.AppendFloat(w.dst, float64(x), 32)
 	case time.Time:
 		// encoding/json's form: RFC 3339 with nanoseconds.
 		w.dst = append(w.dst, '"')
@@ -746,47 +782,4 @@ func AppendTimestamp(dst []byte, t time.Time) []byte {
 		n--
 	}
 	return append(dst, frac[:n]...)
-}
-
-// AppendFloat writes f as a JSON number the way encoding/json does (shortest form that reads back
-// the same, exponent only for very small or large magnitudes), for a float of the given bit size
-// (32 or 64). NaN and ±Inf, which JSON cannot hold, are written as the strings "NaN", "+Inf" and
-// "-Inf" rather than breaking the document.
-func AppendFloat(dst []byte, f float64, bits int) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(dst, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(dst, `"+Inf"`...)
-	case math.IsInf(f, -1):
-		return append(dst, `"-Inf"`...)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 {
-		if bits == 64 && (abs < 1e-6 || abs >= 1e21) ||
-			bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
-			format = 'e'
-		}
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, bits)
-	if format == 'e' {
-		// Shorten a two-digit negative exponent with a leading zero: 1e-07 becomes 1e-7.
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendHexString writes id as a quoted lowercase hex string, the form of Sentry's trace and span ids.
-func appendHexString(dst []byte, id []byte) []byte {
-	dst = append(dst, '"')
-	for _, b := range id {
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
-	}
-	return append(dst, '"')
 }

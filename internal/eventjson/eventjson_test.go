@@ -209,6 +209,9 @@ func TestAppendMatchesGoldenFiles(t *testing.T) {
 			}
 			require.NoError(t, json.Unmarshal(b, &golden))
 			require.NotEmpty(t, golden)
+			if len(golden[0].Event) == 0 {
+				t.Skip("not a golden file of whole events (the Insights goldens hold span data only)")
+			}
 			for i, g := range golden {
 				ev := eventFromGolden(t, g.Event)
 				got := Append(nil, ev)
@@ -292,7 +295,7 @@ func TestAppendLeavesOutEmptyUserAndSDK(t *testing.T) {
 	assert.Equal(t, `{"event_id":"e1","level":"info"}`, out)
 }
 
-// TestAppendWritesSentrysDocumentedShapes pins the two shapes where sentry-go's own JSON differs from
+// TestAppendWritesSentrysDocumentedShapes pins the shapes where sentry-go's own JSON differs from
 // Sentry's protocol docs and stricter consumers (Spotlight, sentry-cli) reject sentry-go's.
 func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 	t.Parallel()
@@ -301,10 +304,16 @@ func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 
 	errEvent := Append(nil, &sentry.Event{EventID: "e2", Level: sentry.LevelError, Exception: []sentry.Exception{
 		{Type: "ValueError", Value: "cause"}, {Type: "RuntimeError", Value: "outer"},
+	}, Breadcrumbs: []*sentry.Breadcrumb{
+		{Category: "otel.event", Message: "retry", Timestamp: baseTime},
+		{Category: "otel.event", Message: "giving up", Timestamp: baseTime.Add(time.Second)},
 	}})
 	var decoded struct {
 		Exception struct {
 			Values []struct{ Type, Value string }
+		}
+		Breadcrumbs struct {
+			Values []struct{ Message string }
 		}
 		Spans json.RawMessage
 	}
@@ -312,6 +321,9 @@ func TestAppendWritesSentrysDocumentedShapes(t *testing.T) {
 	require.Len(t, decoded.Exception.Values, 2, "%s", errEvent)
 	assert.Equal(t, "ValueError", decoded.Exception.Values[0].Type)
 	assert.Equal(t, "outer", decoded.Exception.Values[1].Value)
+	// Breadcrumbs are a values object too: Sentry's Rust protocol types (sentry-cli) take no bare array.
+	require.Len(t, decoded.Breadcrumbs.Values, 2, "%s", errEvent)
+	assert.Equal(t, "giving up", decoded.Breadcrumbs.Values[1].Message)
 	assert.Nil(t, decoded.Spans, "error events have no spans")
 }
 
@@ -372,43 +384,6 @@ func TestAppendTimestamp(t *testing.T) {
 			t.Parallel()
 			assert.Equal(t, tt.want, string(AppendTimestamp(nil, tt.t)))
 		})
-	}
-}
-
-func TestAppendFloat(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		f    float64
-		bits int
-		want string
-	}{
-		{0, 64, "0"},
-		{1, 64, "1"},
-		{-0.5, 64, "-0.5"},
-		{1e20, 64, "100000000000000000000"},
-		{1e21, 64, "1e+21"},
-		{1e-6, 64, "0.000001"},
-		{1e-7, 64, "1e-7"},
-		{1.5e-300, 64, "1.5e-300"},
-		{float64(float32(0.1)), 32, "0.1"},
-		{math.NaN(), 64, `"NaN"`},
-		{math.Inf(1), 64, `"+Inf"`},
-		{math.Inf(-1), 32, `"-Inf"`},
-	}
-	for _, tt := range tests {
-		got := string(AppendFloat(nil, tt.f, tt.bits))
-		assert.Equal(t, tt.want, got, "%v", tt.f)
-		if !math.IsNaN(tt.f) && !math.IsInf(tt.f, 0) {
-			var want []byte
-			var err error
-			if tt.bits == 32 {
-				want, err = json.Marshal(float32(tt.f))
-			} else {
-				want, err = json.Marshal(tt.f)
-			}
-			require.NoError(t, err)
-			assert.Equal(t, string(want), got, "encoding/json agrees on %v", tt.f)
-		}
 	}
 }
 

@@ -34,7 +34,7 @@ func decodeJSON(t testing.TB, b []byte) any {
 // spans and its breadcrumbs (RFC 3339 strings from encoding/json, float seconds from this package)
 // become microseconds since the epoch, and
 // sentry-go's empty "user" and "sdk" objects, which this package leaves out, are removed, its bare
-// exception array takes Sentry's documented {"values": [...]} shape, and a transaction without
+// exception and breadcrumbs arrays take Sentry's documented {"values": [...]} shape, and a transaction without
 // "spans" gets the empty list this package always writes.
 func normalize(t testing.TB, v any) any {
 	t.Helper()
@@ -42,8 +42,10 @@ func normalize(t testing.TB, v any) any {
 	if !ok {
 		return v
 	}
-	if list, ok := ev["exception"].([]any); ok {
-		ev["exception"] = map[string]any{"values": list}
+	for _, k := range []string{"exception", "breadcrumbs"} {
+		if list, ok := ev[k].([]any); ok {
+			ev[k] = map[string]any{"values": list}
+		}
 	}
 	if _, ok := ev["spans"]; !ok && ev["type"] == "transaction" {
 		ev["spans"] = []any{}
@@ -54,9 +56,13 @@ func normalize(t testing.TB, v any) any {
 		}
 	}
 	normalizeTimes(t, ev)
-	for _, list := range []string{"spans", "breadcrumbs"} {
-		items, _ := ev[list].([]any)
-		for _, item := range items {
+	spans, _ := ev["spans"].([]any)
+	var crumbs []any
+	if b, ok := ev["breadcrumbs"].(map[string]any); ok {
+		crumbs, _ = b["values"].([]any)
+	}
+	for _, list := range [][]any{spans, crumbs} {
+		for _, item := range list {
 			if m, ok := item.(map[string]any); ok {
 				normalizeTimes(t, m)
 			}
@@ -323,9 +329,13 @@ func timestampsAsRFC3339(t *testing.T, raw json.RawMessage) json.RawMessage {
 		}
 	}
 	fix(ev)
-	for _, list := range []string{"spans", "breadcrumbs"} {
-		items, _ := ev[list].([]any)
-		for _, item := range items {
+	items, _ := ev["spans"].([]any)
+	for _, item := range items {
+		fix(item.(map[string]any))
+	}
+	if crumbs, ok := ev["breadcrumbs"].(map[string]any); ok {
+		list, _ := crumbs["values"].([]any)
+		for _, item := range list {
 			fix(item.(map[string]any))
 		}
 	}
@@ -346,11 +356,13 @@ func eventFromGolden(t *testing.T, raw json.RawMessage) *sentry.Event {
 	spansRaw, ctxRaw := fields["spans"], fields["contexts"]
 	delete(fields, "spans")
 	delete(fields, "contexts")
-	if x := fields["exception"]; len(x) > 0 && x[0] == '{' {
-		// sentry.Event decodes only sentry-go's bare array, not Sentry's {"values": [...]}.
-		var wrapped struct{ Values json.RawMessage }
-		require.NoError(t, json.Unmarshal(x, &wrapped))
-		fields["exception"] = wrapped.Values
+	for _, k := range []string{"exception", "breadcrumbs"} {
+		if x := fields[k]; len(x) > 0 && x[0] == '{' {
+			// sentry.Event decodes only sentry-go's bare array, not Sentry's {"values": [...]}.
+			var wrapped struct{ Values json.RawMessage }
+			require.NoError(t, json.Unmarshal(x, &wrapped))
+			fields[k] = wrapped.Values
+		}
 	}
 	rest, err := json.Marshal(fields)
 	require.NoError(t, err)

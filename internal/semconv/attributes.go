@@ -62,6 +62,19 @@ const (
 	attrMessagingDestinationName = "messaging.destination.name"
 	attrMessagingDestination     = "messaging.destination" // legacy (before semconv 1.17)
 
+	// Messaging data Sentry's Queues module reads (the last two are Sentry's keys; OpenTelemetry has none).
+	attrMessagingMessageID                = "messaging.message.id"
+	attrMessagingMessageIDLegacy          = "messaging.message_id" // legacy (before semconv 1.17)
+	attrMessagingMessageBodySize          = "messaging.message.body.size"
+	attrMessagingMessagePayloadSize       = "messaging.message.payload_size_bytes" // legacy (semconv 1.17 to 1.23)
+	attrMessagingMessagePayloadSizeLegacy = "messaging.message_payload_size_bytes" // legacy (before semconv 1.17)
+	attrMessagingServiceBusDeliveryCount  = "messaging.servicebus.message.delivery_count"
+	attrMessagingPubSubDeliveryAttempt    = "messaging.gcp_pubsub.message.delivery_attempt"
+	attrMessagingEventHubsEnqueuedTime    = "messaging.eventhubs.message.enqueued_time"
+	attrLinkEnqueuedTime                  = "enqueuedTime" // on links, set by Azure's SDKs (Unix milliseconds)
+	attrMessagingMessageRetryCount        = "messaging.message.retry.count"
+	attrMessagingMessageReceiveLatency    = "messaging.message.receive.latency"
+
 	// FaaS.
 	attrFaaSTrigger         = "faas.trigger"
 	attrFaaSInvokedName     = "faas.invoked_name"
@@ -72,6 +85,7 @@ const (
 	attrCacheHit       = "cache.hit"
 	attrCacheWrite     = "cache.write"
 	attrCacheKey       = "cache.key"
+	attrCacheItemSize  = "cache.item_size"
 
 	// Generative AI.
 	attrGenAIOperationName = "gen_ai.operation.name"
@@ -80,6 +94,10 @@ const (
 	attrGenAIAgentName     = "gen_ai.agent.name"
 	attrGenAIProviderName  = "gen_ai.provider.name"
 	attrGenAISystem        = "gen_ai.system" // legacy
+
+	// Code: the function a span wraps.
+	attrCodeFunctionName = "code.function.name"
+	attrCodeFunction     = "code.function" // legacy
 
 	// General, read only for tags.
 	attrErrorType = "error.type"

@@ -27,7 +27,7 @@ type Span struct {
 
 // Describe maps one span to what Sentry shows for it. The span's attributes are read in both the current and the
 // legacy OpenTelemetry semantic conventions; the first matching convention wins, in this order: gen_ai, cache,
-// database, messaging, RPC, HTTP, FaaS, then a fallback on the span kind. Explicit sentry.op,
+// database, messaging, RPC, HTTP, FaaS, then a fallback for spans without any of them. Explicit sentry.op,
 // sentry.description and sentry.source attributes override whatever was derived. See docs/mapping.md.
 func Describe(name string, kind ptrace.SpanKind, attrs pcommon.Map) Span {
 	s := describeByConvention(name, kind, attrs)
@@ -65,6 +65,9 @@ func describeByConvention(name string, kind ptrace.SpanKind, attrs pcommon.Map) 
 		return s
 	}
 	if system := str2(attrs, attrDBSystemName, attrDBSystem); system != "" {
+		if s, ok := describeCacheCommand(name, system, attrs); ok {
+			return s
+		}
 		return describeDB(name, system, attrs)
 	}
 	if s, ok := describeMessaging(name, kind, attrs); ok {
@@ -79,28 +82,26 @@ func describeByConvention(name string, kind ptrace.SpanKind, attrs pcommon.Map) 
 	if s, ok := describeFaaS(name, kind, attrs); ok {
 		return s
 	}
-	return describeByKind(name, kind)
+	return describeFallback(name, attrs)
 }
 
-// describeByKind handles spans that match no convention. Sentry's own OpenTelemetry integrations leave op empty
-// (Relay then writes "default") or copy the span name into it (unbounded cardinality); neither helps anyone
-// filter. The span kind is the one low-cardinality fact left, so the op names it: INTERNAL spans are "function"
-// (Sentry's general op for "a set of instructions"), the remote kinds are "server", "client", "producer" and
-// "consumer". Names of SERVER and CONSUMER spans are entry points chosen by the instrumentation (custom); other
-// spans are named after a piece of code (component).
-func describeByKind(name string, kind ptrace.SpanKind) Span {
-	s := Span{Op: "function", Description: name, Name: name, Source: sentry.SourceComponent}
-	switch kind {
-	case ptrace.SpanKindServer:
-		s.Op, s.Source = "server", sentry.SourceCustom
-	case ptrace.SpanKindClient:
-		s.Op = "client"
-	case ptrace.SpanKindProducer:
-		s.Op = "producer"
-	case ptrace.SpanKindConsumer:
-		s.Op, s.Source = "consumer", sentry.SourceCustom
+// describeFallback handles spans that match no protocol convention.
+//
+// A span whose code attributes (code.function.name, legacy code.function) say it wraps a function is what
+// Sentry's "function" op stands for (the op Sentry's own SDKs give a traced function), and its name, the
+// function's, is what Sentry calls a component name.
+//
+// Any other span keeps an empty op and its name with source custom, as Sentry's OpenTelemetry SDK maps it.
+// Sentry's ops are a documented vocabulary its product acts on (Insights modules, performance issue detectors,
+// op breakdowns); no op fits a span that says nothing about what it does, and Sentry shows an empty op as
+// "default", its own word for exactly that. An invented op would split Sentry's op facets by a guess. The span
+// kind still reaches Sentry as otel.kind in the span data. A name chosen by whoever created the span is what
+// Sentry calls custom.
+func describeFallback(name string, attrs pcommon.Map) Span {
+	if str2(attrs, attrCodeFunctionName, attrCodeFunction) != "" {
+		return Span{Op: "function", Description: name, Name: name, Source: sentry.SourceComponent}
 	}
-	return s
+	return Span{Description: name, Name: name, Source: sentry.SourceCustom}
 }
 
 // describeHTTP maps HTTP server and client spans. A span is HTTP when it has a request method, a route or a
@@ -120,7 +121,11 @@ func describeHTTP(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, b
 			s.Name, s.Source = joinSpace(method, route), sentry.SourceRoute
 		default:
 			if path := serverPath(attrs); path != "" {
+				// The root path is the same for every request: a route, as Sentry's SDK counts it.
 				s.Name, s.Source = joinSpace(method, path), sentry.SourceURL
+				if path == "/" {
+					s.Source = sentry.SourceRoute
+				}
 			} else {
 				s.Name, s.Source = name, sentry.SourceCustom
 			}
@@ -261,14 +266,19 @@ func dbCollection(attrs pcommon.Map) string {
 	return str(attrs, attrDBCosmosDBContainer)
 }
 
-// describeMessaging maps producer and consumer spans to Sentry's queue ops, which feed the Queues module.
+// describeMessaging maps producer and consumer spans to Sentry's queue ops, which feed the Queues module. The
+// module reads the queue from messaging.destination.name in the span data, so the description is the span name
+// ("publish orders"), as in Sentry's SDK; the destination stands in for a missing name. Consumers are background
+// work, which Sentry's transaction source calls a task.
 func describeMessaging(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, bool) {
 	opType := str2(attrs, attrMessagingOperationType, attrMessagingOperation)
 	if opType == "" && str(attrs, attrMessagingSystem) == "" {
 		return Span{}, false
 	}
-	s := Span{Op: queueOp(opType, kind), Name: name, Source: sentry.SourceTask}
-	s.Description = str2(attrs, attrMessagingDestinationName, attrMessagingDestination)
+	s := Span{Op: queueOp(opType, kind), Description: name, Name: name, Source: sentry.SourceTask}
+	if name == "" {
+		s.Description = str2(attrs, attrMessagingDestinationName, attrMessagingDestination)
+	}
 	return s, true
 }
 
@@ -297,7 +307,10 @@ func queueOp(opType string, kind ptrace.SpanKind) string {
 }
 
 // describeRPC maps RPC spans: gRPC gets Sentry's grpc.client / grpc.server ops, other systems "rpc". The
-// description is the fully qualified "service/method", which is also a good transaction name (a route).
+// fully qualified method describes the span and names its transaction as a route. Instrumentations render it
+// as the span name ("package.Service/Method", AWS SDK spans "Service.Operation"), which Sentry's SDK shows, so a
+// span name that ends with the method is kept; any other span name is replaced by "service/method" from the
+// attributes.
 func describeRPC(name string, kind ptrace.SpanKind, system string, attrs pcommon.Map) Span {
 	s := Span{Op: "rpc"}
 	if system == "grpc" {
@@ -310,24 +323,29 @@ func describeRPC(name string, kind ptrace.SpanKind, system string, attrs pcommon
 			s.Op = "grpc"
 		}
 	}
-	method := str(attrs, attrRPCMethod)
-	switch {
-	case method == "_OTHER":
+	var method string
+	switch m := str(attrs, attrRPCMethod); {
+	case m == "_OTHER":
 		// An unrecognised method: describe it by its original name, but do not name transactions after it.
 		s.Description = str(attrs, attrRPCMethodOriginal)
 		s.Name, s.Source = name, sentry.SourceCustom
 		return s
-	case strings.IndexByte(method, '/') >= 0:
+	case strings.IndexByte(m, '/') >= 0:
 		// Current conventions: rpc.method is already "package.Service/Method".
-		s.Description = method
+		method = m
 	default:
-		s.Description = joinSlash(str(attrs, attrRPCService), method)
+		method = joinSlash(str(attrs, attrRPCService), m)
 	}
-	if s.Description == "" {
+	if method == "" {
 		s.Name, s.Source = name, sentry.SourceCustom
-	} else {
-		s.Name, s.Source = s.Description, sentry.SourceRoute
+		return s
 	}
+	s.Description = method
+	if bare := method[strings.LastIndexByte(method, '/')+1:]; bare != "" && len(name) > len(bare) &&
+		strings.HasSuffix(name, bare) && (name[len(name)-len(bare)-1] == '/' || name[len(name)-len(bare)-1] == '.') {
+		s.Description = name
+	}
+	s.Name, s.Source = s.Description, sentry.SourceRoute
 	return s
 }
 
@@ -338,7 +356,7 @@ func describeFaaS(name string, kind ptrace.SpanKind, attrs pcommon.Map) (Span, b
 	trigger := str(attrs, attrFaaSTrigger)
 	invoked := str(attrs, attrFaaSInvokedName)
 	if invoked != "" && (kind == ptrace.SpanKindClient || trigger == "") {
-		s := Span{Op: "function", Description: invoked, Name: name, Source: sentry.SourceTask}
+		s := Span{Op: "function", Description: invoked, Name: name, Source: sentry.SourceCustom}
 		switch str(attrs, attrFaaSInvokedProvider) {
 		case "aws":
 			s.Op = "function.aws"
@@ -368,7 +386,7 @@ func describeCache(name string, attrs pcommon.Map) (Span, bool) {
 	if operation == "" && !hit && !write && !hasKey {
 		return Span{}, false
 	}
-	s := Span{Op: "cache", Name: name, Source: sentry.SourceTask}
+	s := Span{Op: "cache", Name: name, Source: sentry.SourceCustom}
 	switch {
 	case operation == "get" || operation == "put" || operation == "remove" || operation == "flush":
 		s.Op = cacheOps(operation)
@@ -426,7 +444,7 @@ func cacheKeys(v pcommon.Value) string {
 // gen_ai.execute_tool, gen_ai.invoke_agent, ...), with the descriptions Sentry's AI Agents module expects:
 // "<operation> <tool>" for tools, "<operation> <agent>" for agents, "<operation> <model>" for model calls.
 func describeGenAI(name, operation string, attrs pcommon.Map) Span {
-	s := Span{Op: genAIOp(operation), Name: name, Source: sentry.SourceTask}
+	s := Span{Op: genAIOp(operation), Name: name, Source: sentry.SourceCustom}
 	var target string
 	switch operation {
 	case "execute_tool":

@@ -62,7 +62,7 @@ func BenchmarkDescribeAndStatus(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s := spans[i%len(spans)]
 		d := Describe(s.name, s.kind, s.attrs)
-		st := Status(s.status, s.attrs)
+		st := Status(s.status, "", s.attrs)
 		if d.Op == "" || st == 0 {
 			b.Fatal("empty result")
 		}

@@ -8,35 +8,83 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Status maps a span's OpenTelemetry status, together with its gRPC and HTTP status codes, to Sentry's span status.
+// Status maps a span's OpenTelemetry status (code and message), together with its gRPC and HTTP status codes, to
+// Sentry's span status.
 //
 // Codes are read from rpc.response.status_code or rpc.grpc.status_code (gRPC code number, numeric string or code
 // name) and from http.response.status_code or http.status_code (int or numeric string); when both a gRPC and an
 // HTTP code are present the first that is not a success decides. Then:
 //   - Unset: the code's status, or ok without a code. An HTTP 5xx on an Unset span is therefore internal_error
 //     and not ok: instrumentations leave client-side failures and many server errors Unset.
-//   - Ok: ok, unless a code says otherwise. OpenTelemetry makes Ok final, but some instrumentations set Ok on
-//     every finished span, and a 503 shown as ok would hide an outage.
-//   - Error: the code's status when it is not a success, else internal_error. Sentry's SDKs write
-//     "unknown_error" here, which Sentry's failure rate does not count; an explicit Error is a failure.
-func Status(code ptrace.StatusCode, attrs pcommon.Map) sentry.SpanStatus {
-	fromCode, ok := statusFromCodes(attrs)
+//   - Ok: ok. OpenTelemetry makes Ok final (set by code that decided the operation succeeded, whatever its
+//     code), and Sentry's SDK reads it so.
+//   - Error: the message when it is the name of a Sentry span status other than ok ("deadline_exceeded",
+//     "not_found", ...), as Sentry's OpenTelemetry SDK reads it: code that knows Sentry's statuses says so
+//     there. Else the code's status when it is not a success, else internal_error. Sentry's SDKs write
+//     "unknown_error" when nothing is known, which Sentry's failure rate does not count; an explicit Error is a
+//     failure.
+func Status(code ptrace.StatusCode, message string, attrs pcommon.Map) sentry.SpanStatus {
 	switch code {
+	case ptrace.StatusCodeOk:
+		return sentry.SpanStatusOK
 	case ptrace.StatusCodeError:
-		if ok && fromCode != sentry.SpanStatusOK {
+		if st, named := statusByMessage(message); named {
+			return st
+		}
+		if fromCode, ok := statusFromCodes(attrs); ok && fromCode != sentry.SpanStatusOK {
 			return fromCode
 		}
 		return sentry.SpanStatusInternalError
-	case ptrace.StatusCodeOk:
-		if ok {
-			return fromCode
-		}
-		return sentry.SpanStatusOK
 	}
+	fromCode, ok := statusFromCodes(attrs)
 	if ok {
 		return fromCode
 	}
 	return sentry.SpanStatusOK
+}
+
+// statusByMessage reads an Error status message that is a Sentry span status name. Sentry's SDKs spell the
+// unknown status "unknown_error" and write it on the wire; "unknown" is its name in Sentry's protocol. Both are
+// accepted. "ok" is not: an Error status is never ok. Names are matched exactly (lower case), as Sentry's SDK
+// does, so free-text messages that merely start with a status word are left alone.
+func statusByMessage(message string) (sentry.SpanStatus, bool) {
+	switch message {
+	case "":
+		return 0, false
+	case "cancelled":
+		return sentry.SpanStatusCanceled, true
+	case "unknown", "unknown_error":
+		return sentry.SpanStatusUnknown, true
+	case "invalid_argument":
+		return sentry.SpanStatusInvalidArgument, true
+	case "deadline_exceeded":
+		return sentry.SpanStatusDeadlineExceeded, true
+	case "not_found":
+		return sentry.SpanStatusNotFound, true
+	case "already_exists":
+		return sentry.SpanStatusAlreadyExists, true
+	case "permission_denied":
+		return sentry.SpanStatusPermissionDenied, true
+	case "resource_exhausted":
+		return sentry.SpanStatusResourceExhausted, true
+	case "failed_precondition":
+		return sentry.SpanStatusFailedPrecondition, true
+	case "aborted":
+		return sentry.SpanStatusAborted, true
+	case "out_of_range":
+		return sentry.SpanStatusOutOfRange, true
+	case "unimplemented":
+		return sentry.SpanStatusUnimplemented, true
+	case "internal_error":
+		return sentry.SpanStatusInternalError, true
+	case "unavailable":
+		return sentry.SpanStatusUnavailable, true
+	case "data_loss":
+		return sentry.SpanStatusDataLoss, true
+	case "unauthenticated":
+		return sentry.SpanStatusUnauthenticated, true
+	}
+	return 0, false
 }
 
 // statusFromCodes returns the status the span's gRPC or HTTP code stands for: the gRPC code's if it is not OK,
@@ -190,12 +238,11 @@ func grpcStatusByName(name string) (sentry.SpanStatus, bool) {
 	return 0, false
 }
 
-// HTTPStatus maps an HTTP response status code to Sentry's span status. Codes below 400 are ok. The specific
-// codes follow Relay, Sentry's ingestion service, which uses this table for OpenTelemetry spans: 400
-// failed_precondition, 401 unauthenticated, 403 permission_denied, 404 not_found, 409 aborted, 429
-// resource_exhausted, 499 cancelled, 500 internal_error, 501 unimplemented, 503 unavailable, 504
-// deadline_exceeded. Codes Relay leaves out follow Sentry's newer SDKs: 413 failed_precondition, any other 4xx
-// invalid_argument, any other 5xx internal_error. Codes of 600 and above are unknown.
+// HTTPStatus maps an HTTP response status code to Sentry's span status, as Sentry's SDKs do and as the status
+// descriptions of Sentry's protocol (Relay's SpanStatus) name them: codes below 400 are ok; 401
+// unauthenticated, 403 permission_denied, 404 not_found, 409 already_exists, 413 failed_precondition, 429
+// resource_exhausted, 499 cancelled, any other 4xx invalid_argument; 501 unimplemented, 503 unavailable, 504
+// deadline_exceeded, any other 5xx internal_error. Codes of 600 and above are unknown.
 func HTTPStatus(code int64) sentry.SpanStatus {
 	switch {
 	case code < 400:
@@ -204,7 +251,7 @@ func HTTPStatus(code int64) sentry.SpanStatus {
 		return sentry.SpanStatusUnknown
 	}
 	switch code {
-	case 400, 413:
+	case 413:
 		return sentry.SpanStatusFailedPrecondition
 	case 401:
 		return sentry.SpanStatusUnauthenticated
@@ -213,7 +260,7 @@ func HTTPStatus(code int64) sentry.SpanStatus {
 	case 404:
 		return sentry.SpanStatusNotFound
 	case 409:
-		return sentry.SpanStatusAborted
+		return sentry.SpanStatusAlreadyExists
 	case 429:
 		return sentry.SpanStatusResourceExhausted
 	case 499:

@@ -21,7 +21,7 @@ func TestHTTPStatusTable(t *testing.T) {
 		100: sentry.SpanStatusOK, 101: sentry.SpanStatusOK, 103: sentry.SpanStatusOK,
 		200: sentry.SpanStatusOK, 201: sentry.SpanStatusOK, 204: sentry.SpanStatusOK, 299: sentry.SpanStatusOK,
 		300: sentry.SpanStatusOK, 301: sentry.SpanStatusOK, 304: sentry.SpanStatusOK, 399: sentry.SpanStatusOK,
-		400: sentry.SpanStatusFailedPrecondition,
+		400: sentry.SpanStatusInvalidArgument,
 		401: sentry.SpanStatusUnauthenticated,
 		402: sentry.SpanStatusInvalidArgument,
 		403: sentry.SpanStatusPermissionDenied,
@@ -30,7 +30,7 @@ func TestHTTPStatusTable(t *testing.T) {
 		406: sentry.SpanStatusInvalidArgument,
 		407: sentry.SpanStatusInvalidArgument,
 		408: sentry.SpanStatusInvalidArgument,
-		409: sentry.SpanStatusAborted,
+		409: sentry.SpanStatusAlreadyExists,
 		410: sentry.SpanStatusInvalidArgument,
 		411: sentry.SpanStatusInvalidArgument,
 		412: sentry.SpanStatusInvalidArgument,
@@ -102,7 +102,7 @@ func TestGRPCStatusTable(t *testing.T) {
 			{"rpc.response.status_code": lower(w.name), "rpc.system.name": "connectrpc"},
 		}
 		for _, in := range inputs {
-			assert.Equal(t, w.status, Status(unset, attrsOf(t, in)), "%v", in)
+			assert.Equal(t, w.status, Status(unset, "", attrsOf(t, in)), "%v", in)
 		}
 	}
 	for _, bad := range []int64{-1, 17, 100} {
@@ -155,10 +155,10 @@ func TestStatus(t *testing.T) {
 		{"current key wins over legacy", unset, map[string]any{"http.response.status_code": 200, "http.status_code": 500}, sentry.SpanStatusOK},
 		{"invalid current key falls back to legacy", unset, map[string]any{"http.response.status_code": "x", "http.status_code": 500}, sentry.SpanStatusInternalError},
 
-		// HTTP on Ok spans: codes that fail win.
+		// HTTP on Ok spans: Ok is final, as OpenTelemetry specifies and Sentry's SDK reads it.
 		{"ok 200", okCode, map[string]any{"http.response.status_code": 200}, sentry.SpanStatusOK},
-		{"ok 500", okCode, map[string]any{"http.response.status_code": 500}, sentry.SpanStatusInternalError},
-		{"ok 404", okCode, map[string]any{"http.response.status_code": 404}, sentry.SpanStatusNotFound},
+		{"ok 500", okCode, map[string]any{"http.response.status_code": 500}, sentry.SpanStatusOK},
+		{"ok 404", okCode, map[string]any{"http.response.status_code": 404}, sentry.SpanStatusOK},
 
 		// HTTP on Error spans.
 		{"error 200", errCode, map[string]any{"http.response.status_code": 200}, sentry.SpanStatusInternalError},
@@ -170,7 +170,7 @@ func TestStatus(t *testing.T) {
 		// gRPC combinations.
 		{"error grpc 0", errCode, map[string]any{"rpc.grpc.status_code": 0}, sentry.SpanStatusInternalError},
 		{"error grpc 4", errCode, map[string]any{"rpc.grpc.status_code": 4}, sentry.SpanStatusDeadlineExceeded},
-		{"ok grpc 14", okCode, map[string]any{"rpc.grpc.status_code": 14}, sentry.SpanStatusUnavailable},
+		{"ok grpc 14", okCode, map[string]any{"rpc.grpc.status_code": 14}, sentry.SpanStatusOK},
 		{"ok grpc 0", okCode, map[string]any{"rpc.grpc.status_code": 0}, sentry.SpanStatusOK},
 		{"grpc error wins over http 200", unset, map[string]any{"rpc.grpc.status_code": 5, "http.response.status_code": 200}, sentry.SpanStatusNotFound},
 		{"http error wins over grpc ok", unset, map[string]any{"rpc.grpc.status_code": 0, "http.response.status_code": 503}, sentry.SpanStatusUnavailable},
@@ -189,7 +189,7 @@ func TestStatus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, Status(tc.code, attrsOf(t, tc.attrs)))
+			assert.Equal(t, tc.want, Status(tc.code, "", attrsOf(t, tc.attrs)))
 		})
 	}
 }
@@ -210,5 +210,43 @@ func TestParseInt(t *testing.T) {
 		got, ok := parseInt(tc.in)
 		assert.Equal(t, tc.ok, ok, "%q", tc.in)
 		assert.Equal(t, tc.want, got, "%q", tc.in)
+	}
+}
+
+// TestStatusFromErrorMessage: an Error status whose message names a Sentry span status gets that status, as
+// Sentry's OpenTelemetry SDK reads it; other messages and other status codes leave the message unread.
+func TestStatusFromErrorMessage(t *testing.T) {
+	t.Parallel()
+	errCode, okCode, unset := ptrace.StatusCodeError, ptrace.StatusCodeOk, ptrace.StatusCodeUnset
+	tests := []struct {
+		name    string
+		code    ptrace.StatusCode
+		message string
+		attrs   map[string]any
+		want    sentry.SpanStatus
+	}{
+		{"deadline_exceeded", errCode, "deadline_exceeded", nil, sentry.SpanStatusDeadlineExceeded},
+		{"not_found", errCode, "not_found", nil, sentry.SpanStatusNotFound},
+		{"resource_exhausted", errCode, "resource_exhausted", nil, sentry.SpanStatusResourceExhausted},
+		{"unavailable", errCode, "unavailable", nil, sentry.SpanStatusUnavailable},
+		{"cancelled", errCode, "cancelled", nil, sentry.SpanStatusCanceled},
+		{"SDK spelling of unknown", errCode, "unknown_error", nil, sentry.SpanStatusUnknown},
+		{"protocol spelling of unknown", errCode, "unknown", nil, sentry.SpanStatusUnknown},
+		{"the message wins over a code, as in Sentry's SDK", errCode, "deadline_exceeded",
+			map[string]any{"http.response.status_code": 500}, sentry.SpanStatusDeadlineExceeded},
+		{"free text falls back to the code", errCode, "upstream timed out",
+			map[string]any{"http.response.status_code": 504}, sentry.SpanStatusDeadlineExceeded},
+		{"free text without a code", errCode, "connection refused", nil, sentry.SpanStatusInternalError},
+		{"ok is never the status of an Error", errCode, "ok", nil, sentry.SpanStatusInternalError},
+		{"names match exactly", errCode, "Not_Found", nil, sentry.SpanStatusInternalError},
+		{"grpc upper-case names are not Sentry names", errCode, "NOT_FOUND", nil, sentry.SpanStatusInternalError},
+		{"message of an Ok span is not read", okCode, "not_found", nil, sentry.SpanStatusOK},
+		{"message of an Unset span is not read", unset, "not_found", nil, sentry.SpanStatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, Status(tc.code, tc.message, attrsOf(t, tc.attrs)))
+		})
 	}
 }

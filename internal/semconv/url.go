@@ -2,10 +2,15 @@ package semconv
 
 import "strings"
 
-// sanitizeURL returns raw without its query, fragment and userinfo, so that descriptions built from it carry
-// neither secrets (tokens in query strings, passwords in userinfo) nor per-request noise. It does not validate:
-// anything that does not look like "scheme://authority/path" is only cut at the first '?' or '#', which is the
-// safe reading of a relative or malformed URL. When nothing needs removing it returns raw itself (no allocation).
+// filteredUserinfo replaces the userinfo of a URL, as Sentry's SDKs write it: the description shows that the URL
+// carried credentials without showing them.
+const filteredUserinfo = "[filtered]:[filtered]@"
+
+// sanitizeURL returns raw without its query and fragment and with its userinfo replaced by filteredUserinfo, so
+// that descriptions built from it carry neither secrets (tokens in query strings, passwords in userinfo) nor
+// per-request noise. It does not validate: anything that does not look like "scheme://authority/path" is only
+// cut at the first '?' or '#', which is the safe reading of a relative or malformed URL. When nothing needs
+// removing it returns raw itself (no allocation).
 func sanitizeURL(raw string) string {
 	s, start := splitAuthority(raw)
 	if start < 0 {
@@ -19,7 +24,7 @@ func sanitizeURL(raw string) string {
 	if at < 0 {
 		return s
 	}
-	return s[:start] + s[start+at+1:]
+	return s[:start] + filteredUserinfo + s[start+at+1:]
 }
 
 // splitAuthority cuts raw at its query or fragment and returns the rest with the index where its

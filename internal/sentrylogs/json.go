@@ -9,13 +9,11 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/otelsentry/sentryexporter/internal/envelope"
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 )
 
 // The encoder below is append-style: every function takes the output buffer and returns it extended, so one
 // buffer serves a whole batch and the hot path neither reflects nor allocates per value.
-
-const hexDigits = "0123456789abcdef"
 
 // ellipsis marks a cut string, so that a reader in Sentry sees the value was shortened rather than wrong.
 const ellipsis = "…"
@@ -34,7 +32,7 @@ func appendString(dst []byte, s string, limit int) ([]byte, bool) {
 		s = s[:cutIndex(s, limit-len(ellipsis))]
 		truncated = true
 	}
-	dst = envelope.AppendString(dst, s)
+	dst = jsonwrite.AppendString(dst, s)
 	if truncated {
 		// The ellipsis goes inside the closing quote; it needs no escaping.
 		dst = append(dst[:len(dst)-1], ellipsis...)
@@ -106,15 +104,6 @@ func appendTimestamp(dst []byte, nanos uint64) []byte {
 	return append(dst, digits[:end]...)
 }
 
-// appendHex writes b as lowercase hex inside quotes.
-func appendHex(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return append(dst, '"')
-}
-
 // nonFinite names NaN and the infinities, which JSON numbers cannot express.
 func nonFinite(f float64) (string, bool) {
 	switch {
@@ -126,16 +115,6 @@ func nonFinite(f float64) (string, bool) {
 		return "-Inf", true
 	}
 	return "", false
-}
-
-// appendFloat writes a finite float as the shortest JSON number that reads back as f.
-func appendFloat(dst []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	return strconv.AppendFloat(dst, f, format, -1, 64)
 }
 
 // appendText writes v as plain text, the way a body or a string attribute shows it: strings as they are,
@@ -151,7 +130,7 @@ func appendText(dst []byte, v pcommon.Value, limit int) []byte {
 		if name, ok := nonFinite(v.Double()); ok {
 			return append(dst, name...)
 		}
-		return appendFloat(dst, v.Double())
+		return jsonwrite.AppendFloat(dst, v.Double(), 64)
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(dst, v.Bool())
 	case pcommon.ValueTypeBytes:
@@ -194,7 +173,7 @@ func appendJSON(dst []byte, v pcommon.Value, stop, depth int) []byte {
 			dst, _ = appendString(dst, name, math.MaxInt)
 			return dst
 		}
-		return appendFloat(dst, v.Double())
+		return jsonwrite.AppendFloat(dst, v.Double(), 64)
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(dst, v.Bool())
 	case pcommon.ValueTypeBytes:

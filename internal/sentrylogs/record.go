@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelsentry/sentryexporter/internal/jsonwrite"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 )
@@ -211,10 +212,10 @@ func (c *converter) appendRecord(dst []byte, lr plog.LogRecord, scopeName string
 		res.traceID = c.deriveTraceID(scopeName, ts, lr.SeverityNumber(), body)
 	}
 	dst = append(dst, `,"trace_id":`...)
-	dst = appendHex(dst, res.traceID[:])
+	dst = jsonwrite.AppendHex(dst, res.traceID[:])
 	if spanID := lr.SpanID(); !spanID.IsEmpty() {
 		dst = append(dst, `,"span_id":`...)
-		dst = appendHex(dst, spanID[:])
+		dst = jsonwrite.AppendHex(dst, spanID[:])
 	}
 
 	dst = append(dst, `,"attributes":{`...)
@@ -369,7 +370,7 @@ func appendAttribute(dst []byte, key string, v pcommon.Value, scratch *[]byte) (
 		if name, nonFin := nonFinite(v.Double()); nonFin {
 			dst, _ = appendString(dst, name, MaxAttributeValueBytes)
 		} else {
-			dst = appendFloat(dst, v.Double())
+			dst = jsonwrite.AppendFloat(dst, v.Double(), 64)
 			typ = "double"
 		}
 	default:

@@ -195,7 +195,7 @@ func TestAttributeTypes(t *testing.T) {
 		"str":           {"v", "string"},
 		"bool":          {true, "boolean"},
 		"int":           {json.Number("-9223372036854775808"), "integer"},
-		"double":        {json.Number("1.5e-07"), "double"},
+		"double":        {json.Number("1.5e-7"), "double"},
 		"big":           {json.Number("1e+300"), "double"},
 		"nan":           {"NaN", "string"},
 		"neg_inf":       {"-Inf", "string"},

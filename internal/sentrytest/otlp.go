@@ -26,6 +26,8 @@ type OTLPSpan struct {
 	Attributes, Resource map[string]any
 	// Events is how many span events arrived (Relay drops them).
 	Events int
+	// Start and End are the span's timestamps.
+	Start, End Timestamp
 }
 
 // OTLPLog is one log record received at the OTLP logs endpoint.
@@ -191,6 +193,8 @@ func decodeOTLPTraces(body []byte, asJSON bool) ([]OTLPSpan, *ProtocolError) {
 					Attributes:    sp.Attributes().AsRaw(),
 					Resource:      resource,
 					Events:        sp.Events().Len(),
+					Start:         Timestamp(float64(sp.StartTimestamp()) / 1e9),
+					End:           Timestamp(float64(sp.EndTimestamp()) / 1e9),
 				})
 			}
 		}

@@ -179,3 +179,16 @@ func TestOTLPLogs(t *testing.T) {
 	assert.Equal(t, "two", logs[0].Body)
 	assert.Equal(t, "api", logs[0].Resource["service.name"])
 }
+
+func TestOTLPSpansInTheTraceReport(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t)
+	proto, err := otlpTraces(3).MarshalProto()
+	require.NoError(t, err)
+	resp, _ := postOTLP(t, srv.OTLPURL("traces"), "application/x-protobuf", "", "Sentry sentry_key=public", proto)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out bytes.Buffer
+	require.NoError(t, sentrytest.WriteTraceReport(&out, srv.Received(), sentrytest.ReportOptions{}))
+	assert.Contains(t, out.String(), "trace 01000000000000000000000000000000 (OTLP)")
+	assert.Contains(t, out.String(), "1 service, 3 spans (1 with error status), 0 errors, 0 logs")
+}

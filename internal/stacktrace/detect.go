@@ -20,6 +20,10 @@ var (
 	// Unlike V8 there is no space before the argument list, and unlike Java the parentheses hold an
 	// argument list ("Type name, ...") or nothing.
 	dotnetFrameLine = regexp.MustCompile(`^\s*at ([^\s(]+\((?:|[^()]*\s[^()]*)\))(?: in (.+):\pL+ (\d+))?\s*$`)
+	// monoFrameLine: Mono's "  at Ns.Class.Method (System.String x) [0x0001e] in /src/File.cs:42", with an IL
+	// offset "[0x...]" or a native one "<0x... + 0x...>", and "in <mvid>:0" when the assembly has no symbols.
+	// The IL or native offset tells it from V8's "at fn (file:1:2)".
+	monoFrameLine = regexp.MustCompile(`^\s*at (.+?) ?\(([^()]*)\) (?:\[0x[0-9a-fA-F]+\]|<0x[0-9a-fA-F]+(?: \+ 0x[0-9a-fA-F]+)?>)(?: in (.+):(\d+))?\s*$`)
 	// v8FrameLine: "    at fn (file:1:2)", "    at file:1:2", "    at new Foo (<anonymous>)".
 	v8FrameLine = regexp.MustCompile(`^\s*at (?:.+ \(.*\)|\S.*:\d+:\d+|.+ \[as .+\] \(.*\))\s*\{?$`)
 	// geckoFrameLine: "fn@https://x/app.js:10:5" (Firefox, Safari).
@@ -37,9 +41,15 @@ func detectFormat(lines []string) string {
 	var java, python, goLang, dotnet, node, ruby, php int
 	for _, l := range lines {
 		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "| ") {
+			// A line of a Python exception group, behind its margin.
+			t = strings.TrimSpace(t[2:])
+			l = t
+		}
 		switch {
 		case t == "":
-		case strings.HasPrefix(t, "Traceback (most recent call last):"):
+		case strings.HasPrefix(t, "Traceback (most recent call last):"),
+			strings.HasPrefix(t, "+ Exception Group Traceback (most recent call last):"):
 			python += 2
 		case strings.HasPrefix(t, "File \"") && pythonFrameLine.MatchString(l):
 			python++
@@ -51,7 +61,7 @@ func detectFormat(lines []string) string {
 			switch {
 			case javaFrameLine.MatchString(l):
 				java++
-			case dotnetFrameLine.MatchString(l):
+			case dotnetFrameLine.MatchString(l), monoFrameLine.MatchString(l):
 				dotnet++
 			case v8FrameLine.MatchString(l):
 				node++

@@ -1,15 +1,30 @@
 package stacktrace
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
-// FuzzParse feeds arbitrary text (seeded with every table trace, each also under a wrong or missing
-// language hint) and checks the invariants callers rely on.
+// FuzzParse feeds arbitrary text (seeded with every table trace and every real-runtime sample, each also
+// without a language hint) and checks the invariants callers rely on.
 func FuzzParse(f *testing.F) {
 	for _, tc := range allCases() {
 		f.Add(tc.language, tc.excType, tc.message, tc.text)
 		f.Add("", "", "", tc.text)
+	}
+	samples, err := filepath.Glob(filepath.Join("testdata", "samples", "*", "*.txt"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, path := range samples {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		lang := filepath.Base(filepath.Dir(path))
+		f.Add(lang, "", "", string(text))
+		f.Add("", "", "", string(text))
 	}
 	f.Add("java", "", "", "")
 	f.Add("go", "", "", "goroutine 1 [running]:\n(\n\t:1\n")

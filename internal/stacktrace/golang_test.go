@@ -2,6 +2,8 @@ package stacktrace
 
 import (
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func goCases() []parseCase {
@@ -122,4 +124,20 @@ func goCases() []parseCase {
 func TestParseGo(t *testing.T) {
 	t.Parallel()
 	runCases(t, goCases())
+}
+
+// TestGoModuleVersionPaths checks the -trimpath rule: a file under "module@vX.Y.Z/" is a dependency.
+func TestGoModuleVersionPaths(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]bool{
+		"go.opentelemetry.io/otel/sdk@v1.47.0/trace/span.go":                   true,
+		"github.com/jackc/pgx/v5@v5.7.1-0.20240101120000-abcdef123456/conn.go": true,
+		"golang.org/x/net@v0.30.0/http2/transport.go":                          true,
+		"example.com/shop/main.go":                                             false,
+		"example.com/shop@home/main.go":                                        false,
+		"/home/dev/@v1/notes.go":                                               false,
+		"/srv/app@v2/cmd/main.go":                                              false,
+	} {
+		assert.Equal(t, want, hasModuleVersion(path), path)
+	}
 }

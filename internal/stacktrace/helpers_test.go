@@ -35,12 +35,15 @@ type wantException struct {
 
 // parseCase is one row of the per-language tables.
 type parseCase struct {
-	name      string
-	language  string
-	excType   string
-	message   string
-	text      string
-	format    string
+	name     string
+	language string
+	excType  string
+	message  string
+	text     string
+	format   string
+	// detected is the format found without the language hint, when it differs from format (the OTel PHP
+	// SDK's Java-like text reads as PHP only with the hint "php").
+	detected  string
 	truncated bool
 	want      []wantException // root cause first, reported last
 }

@@ -18,13 +18,17 @@ import (
 //     (Windows standard library) or "<frozen ".
 //   - Go: module (import path) whose first element is a standard-library package (runtime, net, fmt, ...;
 //     the brief "no dot in the first element" rule is narrowed to the real list so that dot-less local
-//     modules such as "myservice/internal/x" stay in-app), frames in /pkg/mod/ or vendor/, and
+//     modules such as "myservice/internal/x" stay in-app), frames in /pkg/mod/ or vendor/, frames under a
+//     versioned module path "module@v1.2.3/" (how -trimpath builds print dependencies), and
 //     module-less runtime frames (panic) under a GOROOT path.
 //   - Node.js/JavaScript: node_modules, node: and internal/ (Node's own modules), and frames without a
 //     line number ("native", "<anonymous>", "index 0": engine built-ins).
 //   - .NET: module starting with System., Microsoft., Newtonsoft., Grpc. or equal to System.
 //   - Ruby: /gems/, /lib/ruby/ (the standard library), <internal:.
-//   - PHP: /vendor/, and calls without a file ([internal function]).
+//   - PHP: /vendor/, calls without a file ([internal function], "Unknown Source"), and functions of the
+//     frameworks' and the OTel SDK's namespaces (the OTel PHP SDK prints only a file's base name, so
+//     /vendor/ cannot be seen there): OpenTelemetry\, Symfony\, Illuminate\, Laravel\, GuzzleHttp\, Psr\,
+//     Monolog\, Doctrine\, Composer\.
 //
 // Everything else is in-app.
 func isInApp(format string, f *sentry.Frame) bool {
@@ -41,7 +45,7 @@ func isInApp(format string, f *sentry.Frame) bool {
 	case FormatPython:
 		return !containsAny(path, "site-packages", "dist-packages", "/lib/python", `\Lib\`, "<frozen ")
 	case FormatGo:
-		if containsAny(path, "/pkg/mod/", "/vendor/") || strings.HasPrefix(path, "vendor/") {
+		if containsAny(path, "/pkg/mod/", "/vendor/") || strings.HasPrefix(path, "vendor/") || hasModuleVersion(path) {
 			return false
 		}
 		if f.Module == "" {
@@ -57,9 +61,37 @@ func isInApp(format string, f *sentry.Frame) bool {
 	case FormatRuby:
 		return !containsAny(path, "/gems/", "/lib/ruby/", "<internal:")
 	case FormatPHP:
-		return path != "" && !strings.Contains(path, "/vendor/") && !strings.HasPrefix(path, "vendor/")
+		return path != "" && !strings.Contains(path, "/vendor/") && !strings.HasPrefix(path, "vendor/") &&
+			!hasAnyPrefix(f.Function, phpLibraryPrefixes())
 	}
 	return true
+}
+
+// hasModuleVersion reports whether a Go file path holds a module version, "module@v1.2.3/": a binary built
+// with -trimpath prints dependencies' files as "go.opentelemetry.io/otel/sdk@v1.47.0/trace/span.go", while
+// the main module's files carry no version ("example.com/shop/main.go").
+func hasModuleVersion(path string) bool {
+	// One pass over the directory segments keeps this linear on hostile paths.
+	for {
+		slash := strings.IndexByte(path, '/')
+		if slash < 0 {
+			return false
+		}
+		segment := path[:slash]
+		if at := strings.LastIndex(segment, "@v"); at >= 0 {
+			version := segment[at+2:]
+			if version != "" && version[0] >= '0' && version[0] <= '9' && strings.Count(version, ".") >= 2 {
+				return true
+			}
+		}
+		path = path[slash+1:]
+	}
+}
+
+// phpLibraryPrefixes lists the namespaces of common PHP frameworks and libraries.
+func phpLibraryPrefixes() []string {
+	return []string{`OpenTelemetry\`, `Symfony\`, `Illuminate\`, `Laravel\`, `GuzzleHttp\`, `Psr\`, `Monolog\`,
+		`Doctrine\`, `Composer\`}
 }
 
 // javaLibraryPrefixes lists the package prefixes of the JDK, JVM languages and common frameworks.

@@ -18,8 +18,8 @@ type javaException struct {
 	header bool
 }
 
-// parseJava reads Throwable.printStackTrace output (also Kotlin, Scala, and the OTel PHP SDK, which prints
-// Java-style traces):
+// parseJava reads Throwable.printStackTrace output (also Kotlin and Scala; parsePHPJava reads the OTel PHP
+// SDK's Java-style traces with it):
 //
 //	java.lang.IllegalStateException: message
 //		at com.foo.Bar.method(Bar.java:123)
@@ -34,6 +34,17 @@ type javaException struct {
 // in from the enclosing exception (the one this is a cause or suppressed exception of), since the JVM only
 // elides frames identical to the enclosing trace's last N.
 func parseJava(lines []string) []parsedException {
+	return parseJavaWith(lines, parseJavaFrame, isJavaFrameLine)
+}
+
+// isJavaFrameLine reports whether a trimmed line is a Java "at ..." frame.
+func isJavaFrameLine(t string) bool {
+	return javaFrameLine.MatchString(t)
+}
+
+// parseJavaWith reads the structure of a Java-style trace, with frame lines recognised by isFrame and read
+// by readFrame (the text after "at "), so that the OTel PHP SDK's Java-like text can keep PHP's names.
+func parseJavaWith(lines []string, readFrame func(string) sentry.Frame, isFrame func(string) bool) []parsedException {
 	var excs []*javaException
 	var stack []*javaException // open exceptions, innermost last
 
@@ -68,13 +79,13 @@ func parseJava(lines []string) []parsedException {
 		}
 		indent := leadingWhitespace(line)
 		switch {
-		case strings.HasPrefix(t, "at ") && javaFrameLine.MatchString(t):
+		case strings.HasPrefix(t, "at ") && isFrame(t):
 			if current() == nil {
 				start("", indent, nil, "")
 			}
 			e := current()
 			e.header = false
-			e.frames = append(e.frames, parseJavaFrame(t[len("at "):]))
+			e.frames = append(e.frames, readFrame(t[len("at "):]))
 		case strings.HasPrefix(t, "... ") && current() != nil && isJavaMore(t):
 			e := current()
 			e.header = false

@@ -12,6 +12,25 @@ import (
 func javaCases() []parseCase {
 	return []parseCase{
 		{
+			name:     "Kotlin coroutines and Scala closures",
+			language: "kotlin",
+			text: trace(
+				"java.lang.IllegalStateException: inventory closed",
+				"\tat com.acme.stock.Repo$load$2.invokeSuspend(Repo.kt:40)",
+				"\tat kotlin.coroutines.jvm.internal.BaseContinuationImpl.resumeWith(ContinuationImpl.kt:33)",
+				"\tat kotlinx.coroutines.DispatchedTask.run(DispatchedTask.kt:108)",
+				"\tat com.acme.report.Main$.$anonfun$run$1(Main.scala:10)",
+				"\tat scala.collection.immutable.List.foreach(List.scala:333)",
+				"\tat com.acme.report.MainKt.main(Main.kt:5)",
+			),
+			format: FormatJava,
+			want: []wantException{{
+				typ: "java.lang.IllegalStateException", value: "inventory closed", frames: 6,
+				first: &wantFrame{"main", "com.acme.report.MainKt", "Main.kt", 5, true},
+				last:  &wantFrame{"invokeSuspend", "com.acme.stock.Repo$load$2", "Repo.kt", 40, true},
+			}},
+		},
+		{
 			name:     "chained causes, suppressed, unicode multi-line message, elided frames filled in",
 			language: "java",
 			text: trace(
@@ -87,30 +106,6 @@ func javaCases() []parseCase {
 					typ: "com.acme.PaymentException", value: "card declined", frames: 5,
 					first: &wantFrame{"run", "java.lang.Thread", "Thread.java", 833, false},
 					last:  &wantFrame{"charge", "com.acme.pay.Gateway", "Gateway.kt", 31, true},
-				},
-			},
-		},
-		{
-			name:     "OTel PHP SDK prints Java-style traces",
-			language: "php",
-			text: trace(
-				"Exception: outer",
-				"\tat Abc.Def.Test.create(test.php:11)",
-				"\tat {main}(test.php:24)",
-				"Caused by: Abc.Def.TestException: inner",
-				"\t... 2 more",
-			),
-			format: FormatJava,
-			want: []wantException{
-				{
-					typ: "Abc.Def.TestException", value: "inner", frames: 2, source: "cause",
-					first: &wantFrame{"{main}", "", "test.php", 24, true},
-					last:  &wantFrame{"create", "Abc.Def.Test", "test.php", 11, true},
-				},
-				{
-					typ: "Exception", value: "outer", frames: 2,
-					first: &wantFrame{"{main}", "", "test.php", 24, true},
-					last:  &wantFrame{"create", "Abc.Def.Test", "test.php", 11, true},
 				},
 			},
 		},

@@ -182,8 +182,13 @@ func parseNodeFrame(t string) (sentry.Frame, bool) {
 }
 
 // setNodeLocation splits "file:line:col" from the right (Windows drive letters and URLs have colons too);
-// "native", "<anonymous>" and "index 0" have no position.
+// "native", "<anonymous>" and "index 0" have no position. "index N" (the N-th promise of a Promise.all
+// whose rejection an async frame awaited) is no file at all. An ES module's "file:///app/x.mjs" becomes the
+// path "/app/x.mjs", as Sentry's Node SDK reports it ("file:///C:/app/x.mjs" becomes "C:/app/x.mjs").
 func setNodeLocation(f *sentry.Frame, loc string) {
+	if strings.HasPrefix(loc, "index ") && isDigits(loc[len("index "):]) {
+		return
+	}
 	file := loc
 	if i := strings.LastIndexByte(file, ':'); i >= 0 && isDigits(file[i+1:]) {
 		col := atoiBounded(file[i+1:])
@@ -196,7 +201,20 @@ func setNodeLocation(f *sentry.Frame, loc string) {
 			f.Lineno = col
 		}
 	}
-	setPath(f, file)
+	setPath(f, stripFileURL(file))
+}
+
+// stripFileURL turns a file:// URL into the path it names.
+func stripFileURL(file string) string {
+	path, ok := strings.CutPrefix(file, "file://")
+	if !ok {
+		return file
+	}
+	// "file:///C:/x" names the Windows path "C:/x".
+	if len(path) >= 4 && path[0] == '/' && path[2] == ':' && (path[3] == '/' || path[3] == '\\') {
+		return path[1:]
+	}
+	return path
 }
 
 func hasLineCol(loc string) bool {

@@ -135,3 +135,28 @@ func TestParseNodeAnonymousAsyncFrame(t *testing.T) {
 	assert.Equal(t, 41, newest.Lineno)
 	assert.Equal(t, 5, newest.Colno)
 }
+
+// TestParseNodeESModuleLocations checks that ES modules' file:// URLs become paths, as Sentry's Node SDK
+// reports them, and that the "index N" of an awaited Promise.all is no file.
+func TestParseNodeESModuleLocations(t *testing.T) {
+	t.Parallel()
+	got := Parse("nodejs", "", "", trace(
+		"StockError: out of stock",
+		"    at reserve (file:///srv/app/stock.mjs:12:11)",
+		"    at async Promise.all (index 3)",
+		"    at async file:///C:/app/main.mjs:4:1",
+	))
+	require.Len(t, got.Exceptions, 1)
+	frames := got.Exceptions[0].Stacktrace.Frames
+	require.Len(t, frames, 3)
+	assert.Equal(t, "C:/app/main.mjs", frames[0].Filename)
+	assert.Equal(t, "C:/app/main.mjs", frames[0].AbsPath)
+	assert.Equal(t, 4, frames[0].Lineno)
+	assert.Equal(t, "Promise.all", frames[1].Function)
+	assert.Empty(t, frames[1].Filename)
+	assert.Empty(t, frames[1].AbsPath)
+	assert.False(t, frames[1].InApp)
+	assert.Equal(t, "/srv/app/stock.mjs", frames[2].Filename)
+	assert.Equal(t, "/srv/app/stock.mjs", frames[2].AbsPath)
+	assert.True(t, frames[2].InApp)
+}

@@ -114,11 +114,16 @@ func phpFrames(site *phpCall, calls []phpCall) []sentry.Frame {
 		frames = append(frames, f)
 	}
 	for i, c := range calls {
-		if !c.hasFile {
+		if c.function == "{main}" && !c.hasFile {
+			// "#N {main}" is the bottom of the stack, not a call; the frame before it lies in {main}.
 			continue
 		}
+		// A call from "[internal function]" was made by the function called on the next line (array_map
+		// calling a closure): a frame of that function without a file, as Sentry's PHP SDK keeps it.
 		f := sentry.Frame{Lineno: c.line}
-		setPath(&f, c.file)
+		if c.hasFile {
+			setPath(&f, c.file)
+		}
 		if i+1 < len(calls) {
 			f.Function = calls[i+1].function
 		} else {
@@ -129,8 +134,14 @@ func phpFrames(site *phpCall, calls []phpCall) []sentry.Frame {
 	return reverseFrames(frames)
 }
 
-// stripPHPPrefix removes "PHP Fatal error:  Uncaught " and its variants in front of the exception.
+// stripPHPPrefix removes "PHP Fatal error:  Uncaught " and its variants in front of the exception, and the
+// "[03-Dec-2026 06:48:32 UTC] " timestamp of an error-log line before it.
 func stripPHPPrefix(s string) string {
+	if strings.HasPrefix(s, "[") {
+		if end := strings.Index(s, "] "); end > 0 && strings.ContainsAny(s[:end], ":-") {
+			s = s[end+2:]
+		}
+	}
 	s = strings.TrimPrefix(s, "PHP ")
 	for _, p := range []string{"Fatal error:", "Uncaught"} {
 		s = strings.TrimSpace(strings.TrimPrefix(s, p))
@@ -139,8 +150,17 @@ func stripPHPPrefix(s string) string {
 }
 
 // phpFunctionName drops the argument list from "App\Foo->run(Object(App\Order), 'x')", ignoring
-// parentheses inside braces such as PHP 8.4's "{closure:App\Foo::run():12}".
+// parentheses inside braces such as PHP 8.4's "{closure:App\Foo::run():12}", and writes a method as
+// "App\Foo::run" whether it was called on an instance ("->") or statically, as Sentry's PHP SDK names it.
 func phpFunctionName(s string) string {
+	s = phpArgsStripped(s)
+	if i := strings.Index(s, "->"); i > 0 && !strings.Contains(s[:i], "{") {
+		s = s[:i] + "::" + s[i+2:]
+	}
+	return s
+}
+
+func phpArgsStripped(s string) string {
 	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -170,4 +190,104 @@ func isPHPClassName(s string) bool {
 		}
 	}
 	return true
+}
+
+// parsePHPJava reads the OTel PHP SDK's exception.stacktrace: its StackTraceFormatter prints a Throwable the
+// way Java's printStackTrace does,
+//
+//	App.Billing.PaymentDeclined: amount rejected
+//		at App.Billing.CheckoutService.charge(Billing.php:22)
+//		at App.Billing.CheckoutService.App.Billing.{closure}(Billing.php:13)
+//		at array_map(Unknown Source)
+//		at {main}(index.php:5)
+//	Caused by: InvalidArgumentException: not a number
+//		at App.Billing.CheckoutService.parse(Billing.php:29)
+//		... 3 more
+//
+// with namespace separators turned into dots and only a file's base name. The structure is Java's (causes,
+// "... N more" filled in from the enclosing exception); the names are given back PHP's spelling so that
+// events group like those of Sentry's PHP SDK and of PHP's own format: types "App\Billing\PaymentDeclined",
+// functions "App\Billing\CheckoutService::charge", each getPrevious() a child with source "previous". A frame
+// without a file ("Unknown Source": a PHP built-in such as array_map) has no filename, and is not in-app.
+func parsePHPJava(lines []string) []parsedException {
+	parsed := parseJavaWith(lines, parsePHPJavaFrame, isPHPJavaFrameLine)
+	for i := range parsed {
+		parsed[i].typ = strings.ReplaceAll(parsed[i].typ, ".", `\`)
+		if parsed[i].source == "cause" {
+			parsed[i].source = "previous"
+		}
+	}
+	return parsed
+}
+
+// isPHPJavaFrameLine accepts Java frame lines and PHP 8.4 closures, whose names hold parentheses and
+// colons ("at App.Foo.{closure:App.Foo::run():12}(Foo.php:13)").
+func isPHPJavaFrameLine(t string) bool {
+	return javaFrameLine.MatchString(t) || strings.Contains(t, "{closure") && strings.HasSuffix(t, ")")
+}
+
+// parsePHPJavaFrame reads "App.Billing.CheckoutService.charge(Billing.php:22)". The location is the last
+// parenthesised part; the name is "Class.function" with dots for backslashes. A PHP 8.0-8.3 closure is named
+// by its namespace, so a closure in a class prints the namespace twice
+// ("App.Billing.CheckoutService.App.Billing.{closure}"): the class is the part that the closure's namespace
+// is a prefix of. Without a class part, a dotted name reads as Class.method; a namespaced function
+// ("App.Util.helper") cannot be told from a method by the text alone.
+func parsePHPJavaFrame(s string) sentry.Frame {
+	var f sentry.Frame
+	name, loc := s, ""
+	if strings.HasSuffix(s, ")") {
+		if open := strings.LastIndexByte(s, '('); open >= 0 {
+			name, loc = s[:open], s[open+1:len(s)-1]
+		}
+	}
+	f.Function = phpJavaName(name)
+	if loc != "" && loc != "Unknown Source" {
+		file := loc
+		if colon := strings.LastIndexByte(loc, ':'); colon >= 0 && isDigits(loc[colon+1:]) {
+			file = loc[:colon]
+			f.Lineno = atoiBounded(loc[colon+1:])
+		}
+		setPath(&f, file)
+	}
+	return f
+}
+
+// maxPHPClassName bounds the class-and-namespace prefix of a closure that phpJavaName splits.
+const maxPHPClassName = 1024
+
+// phpJavaName turns a dotted "Class.function" back into PHP's "Class::function".
+func phpJavaName(name string) string {
+	if i := strings.Index(name, "{closure"); i >= 0 {
+		prefix, closure := name[:i], name[i:]
+		if rest, ok := strings.CutPrefix(closure, "{closure:"); ok && !strings.HasPrefix(rest, "/") {
+			// PHP 8.4: "{closure:App.Foo::run():12}" names the enclosing method.
+			closure = "{closure:" + strings.ReplaceAll(rest, ".", `\`)
+		}
+		prefix = strings.TrimSuffix(prefix, ".")
+		if prefix == "" {
+			return closure
+		}
+		// "Class.Namespace": the namespace printed before {closure} repeats the class's namespace. The
+		// search is quadratic in the dots of the name, so it is skipped for names no PHP class has.
+		for p := strings.IndexByte(prefix, '.'); p >= 0 && len(prefix) <= maxPHPClassName; {
+			class, ns := prefix[:p], prefix[p+1:]
+			if strings.HasPrefix(class, ns+".") {
+				return phpBackslashes(class) + "::" + phpBackslashes(ns) + `\` + closure
+			}
+			next := strings.IndexByte(prefix[p+1:], '.')
+			if next < 0 {
+				break
+			}
+			p += 1 + next
+		}
+		return phpBackslashes(prefix) + "::" + closure
+	}
+	if dot := strings.LastIndexByte(name, '.'); dot > 0 && dot < len(name)-1 {
+		return phpBackslashes(name[:dot]) + "::" + name[dot+1:]
+	}
+	return name
+}
+
+func phpBackslashes(s string) string {
+	return strings.ReplaceAll(s, ".", `\`)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getsentry/sentry-go"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -131,4 +133,88 @@ func TestParsePythonContextLine(t *testing.T) {
 	require.Len(t, frames, 3)
 	assert.Equal(t, "return fetch(user_id)", frames[0].ContextLine, "the caret line is not the source line")
 	assert.Equal(t, "/app/service/api.py", frames[0].AbsPath)
+}
+
+// groupShape is an exception's type, value, frame count and mechanism in a compact form.
+type groupShape struct {
+	typ, value string
+	frames     int
+	id, parent int
+	source     string
+	group      bool
+}
+
+func shapesOf(excs []sentry.Exception) []groupShape {
+	shapes := make([]groupShape, len(excs))
+	for i, e := range excs {
+		s := groupShape{typ: e.Type, value: e.Value, parent: -1}
+		if e.Stacktrace != nil {
+			s.frames = len(e.Stacktrace.Frames)
+		}
+		if m := e.Mechanism; m != nil {
+			s.id, s.source, s.group = m.ExceptionID, m.Source, m.IsExceptionGroup
+			if m.ParentID != nil {
+				s.parent = *m.ParentID
+			}
+		}
+		shapes[i] = s
+	}
+	return shapes
+}
+
+// TestParsePythonExceptionGroups checks Sentry's exception-group shape for groups Python printed: a member
+// that is a group with its own traceback ("| Exception Group Traceback"), members left out ("and 1 more
+// exception"), a text cut before its closing line, and detection without the language hint.
+func TestParsePythonExceptionGroups(t *testing.T) {
+	t.Parallel()
+	text := trace(
+		"  + Exception Group Traceback (most recent call last):",
+		`  |   File "/app/ng.py", line 12, in <module>`,
+		"  |     outer()",
+		`  |   File "/app/ng.py", line 10, in outer`,
+		`  |     raise ExceptionGroup("outer", errs + [TypeError("b")])`,
+		"  | ExceptionGroup: outer (3 sub-exceptions)",
+		"  +-+---------------- 1 ----------------",
+		"    | Exception Group Traceback (most recent call last):",
+		`    |   File "/app/ng.py", line 7, in outer`,
+		"    |     inner()",
+		`    |   File "/app/ng.py", line 3, in inner`,
+		`    |     raise ExceptionGroup("inner", [ValueError("a")])`,
+		"    | ExceptionGroup: inner (1 sub-exception)",
+		"    +-+---------------- 1 ----------------",
+		"      | ValueError: a",
+		"      | with a second line",
+		"      +------------------------------------",
+		"    +---------------- 2 ----------------",
+		"    | TypeError: b",
+		"    +---------------- ... ----------------",
+		"    | and 1 more exception",
+	)
+	want := []groupShape{
+		{typ: "TypeError", value: "b", id: 3, parent: 0, source: "exceptions[1]"},
+		{typ: "ValueError", value: "a\nwith a second line", id: 2, parent: 1, source: "exceptions[0]"},
+		{typ: "ExceptionGroup", value: "inner (1 sub-exception)", frames: 2, id: 1, parent: 0, source: "exceptions[0]", group: true},
+		{typ: "ExceptionGroup", value: "outer (3 sub-exceptions)", frames: 2, id: 0, parent: -1, group: true},
+	}
+	for _, language := range []string{"python", ""} {
+		got := Parse(language, "", "", text)
+		assert.Equal(t, FormatPython, got.Format, "language %q", language)
+		assert.Equal(t, want, shapesOf(got.Exceptions), "language %q", language)
+	}
+}
+
+// TestParsePythonGroupMarginsOnlyWithGroups checks that a plain traceback whose source line starts with
+// "|" is not read as a group margin.
+func TestParsePythonGroupMarginsOnlyWithGroups(t *testing.T) {
+	t.Parallel()
+	got := Parse("python", "", "", trace(
+		"Traceback (most recent call last):",
+		`  File "/app/flags.py", line 3, in <module>`,
+		"  | x",
+		"TypeError: unsupported operand",
+	))
+	require.Len(t, got.Exceptions, 1)
+	assert.Equal(t, "TypeError", got.Exceptions[0].Type)
+	assert.Nil(t, got.Exceptions[0].Mechanism)
+	require.Len(t, got.Exceptions[0].Stacktrace.Frames, 1)
 }

@@ -72,8 +72,11 @@ type parsedException struct {
 	// the reported exception. A parent always has a smaller index than its children.
 	parent int
 	// source names the relation to the parent in the language's words (Sentry's mechanism.source):
-	// "cause", "__cause__", "__context__", "InnerException", "suppressed", "previous".
+	// "cause", "__cause__", "__context__", "InnerException", "suppressed", "previous", "exceptions[0]".
 	source string
+	// group marks an exception group (Python's ExceptionGroup): its members are its children, and Sentry
+	// shows it as a group through mechanism.is_exception_group.
+	group bool
 }
 
 // parser parses one text format. lines have no line terminators. It returns the exceptions in pre-order
@@ -129,7 +132,8 @@ func formatForLanguage(language string) string {
 //
 // language is the OTel telemetry.sdk.language value ("java", "python", "go", "nodejs", "dotnet", "ruby",
 // "php", "webjs", ... or "" when unknown). When it is empty, unknown, or its parser finds no frame in the
-// text (the OTel PHP SDK, for one, prints Java-style traces), the format is detected from the text.
+// text (the OTel PHP SDK, for one, prints Java-style traces), the format is detected from the text. Java-style
+// text from a PHP SDK is read with PHP's names (see parsePHPJava) and reported as Format "php".
 //
 // excType and message are the span event's exception.type / exception.message; when non-empty they win for
 // the reported (last) exception, and the parsed header lines fill them otherwise.
@@ -143,7 +147,8 @@ func formatForLanguage(language string) string {
 func Parse(language, excType, message, text string) Result {
 	lines := splitLines(text)
 
-	format := formatForLanguage(language)
+	hinted := formatForLanguage(language)
+	format := hinted
 	var parsed []parsedException
 	if p := formatParser(format); p != nil {
 		parsed = p(lines)
@@ -151,7 +156,10 @@ func Parse(language, excType, message, text string) Result {
 	if !hasFrames(parsed) {
 		format = detectFormat(lines)
 		parsed = nil
-		if p := formatParser(format); p != nil {
+		if format == FormatJava && hinted == FormatPHP {
+			// The OTel PHP SDK's Java-like text: read as Java, named as PHP.
+			parsed, format = parsePHPJava(lines), FormatPHP
+		} else if p := formatParser(format); p != nil {
 			parsed = p(lines)
 		}
 	}
@@ -225,7 +233,7 @@ func buildResult(format string, parsed []parsedException, excType, message strin
 		parsed[0].value, parsed[0].more = message, nil
 	}
 
-	chained := len(parsed) > 1
+	chained := len(parsed) > 1 || parsed[0].group
 	exceptions := make([]sentry.Exception, len(parsed))
 	for i := range parsed {
 		p := &parsed[i]
@@ -256,7 +264,7 @@ func buildResult(format string, parsed []parsedException, excType, message strin
 // chainMechanism links exception i of the pre-order list to its parent the way Sentry SDKs do for chained
 // exceptions: exception_id is the pre-order index (0 for the reported exception), parent_id the parent's.
 func chainMechanism(i int, p *parsedException) *sentry.Mechanism {
-	m := &sentry.Mechanism{Type: "generic", ExceptionID: i}
+	m := &sentry.Mechanism{Type: "generic", ExceptionID: i, IsExceptionGroup: p.group}
 	if i > 0 && p.parent >= 0 {
 		parent := p.parent
 		m.Type = "chained"

@@ -27,7 +27,11 @@ func TestParseDetectsFormat(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := Parse("", tc.excType, tc.message, tc.text)
-			assert.Equal(t, tc.format, got.Format)
+			want := tc.format
+			if tc.detected != "" {
+				want = tc.detected
+			}
+			assert.Equal(t, want, got.Format)
 			assert.Len(t, got.Exceptions, len(tc.want))
 		})
 	}
@@ -185,4 +189,38 @@ func TestParseLongMessage(t *testing.T) {
 	require.Len(t, got.Exceptions, 1)
 	assert.Equal(t, n+1, strings.Count(got.Exceptions[0].Value, "\n")+1)
 	assert.Len(t, got.Exceptions[0].Stacktrace.Frames, 1)
+}
+
+// TestParseWindowsPaths checks the newest frame's file and in_app for traces printed on Windows.
+func TestParseWindowsPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		language, text, file string
+		inApp                bool
+	}{
+		{"python", trace("Traceback (most recent call last):", `  File "C:\app\jobs\run.py", line 4, in main`,
+			"ValueError: x"), `C:\app\jobs\run.py`, true},
+		{"python", trace("Traceback (most recent call last):", `  File "C:\Python312\Lib\json\decoder.py", line 4, in decode`,
+			"ValueError: x"), `C:\Python312\Lib\json\decoder.py`, false},
+		{"ruby", trace("C:/app/lib/shop.rb:10:in 'Shop#pay': declined (PaymentError)", "\tfrom C:/app/main.rb:3:in '<main>'"),
+			"C:/app/lib/shop.rb", true},
+		{"go", trace("goroutine 1 [running]:", "github.com/acme/pay.Charge()",
+			"\tC:/Users/dev/go/pkg/mod/github.com/acme/pay@v1.2.3/charge.go:12 +0x1d", "main.main()", "\tC:/src/shop/main.go:8 +0x1d"),
+			"C:/Users/dev/go/pkg/mod/github.com/acme/pay@v1.2.3/charge.go", false},
+		{"php", trace(`PHP Fatal error:  Uncaught RuntimeException: x in C:\www\src\Pay.php:9`, "Stack trace:",
+			`#0 C:\www\public\index.php(3): App\Pay->run()`, "#1 {main}"), `C:\www\src\Pay.php`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.language+" "+tt.file, func(t *testing.T) {
+			t.Parallel()
+			got := Parse(tt.language, "", "", tt.text)
+			require.NotEmpty(t, got.Exceptions)
+			exc := got.Exceptions[len(got.Exceptions)-1]
+			require.NotNil(t, exc.Stacktrace)
+			newest := exc.Stacktrace.Frames[len(exc.Stacktrace.Frames)-1]
+			assert.Equal(t, tt.file, newest.Filename)
+			assert.Equal(t, tt.file, newest.AbsPath)
+			assert.Equal(t, tt.inApp, newest.InApp)
+		})
+	}
 }
