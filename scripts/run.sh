@@ -15,6 +15,8 @@
 #   RUN_TIMEOUT      seconds to wait for delivery (default 60)
 #   REPORT_TRACES    traces printed in full, those with errors first (default 12; 0: all); the rest are counted
 #   QUIET=1          print only totals, not the traces
+#   PROTOCOL=otlp    the exporter's protocol (default transactions): otlp sends spans and logs to Sentry's OTLP
+#                    endpoints (trace assembly off) and exceptions as error events; docs/protocols.md
 #   SPOTLIGHT=1      (make spotlight) send to Spotlight, Sentry's local development UI, instead of fakesentry,
 #                    and keep its UI open at http://localhost:SPOTLIGHT_PORT/ (default 8969) until CTRL-C, or
 #                    for SPOTLIGHT_SECONDS. Needs node >= 20 and npm; see docs/spotlight.md for what it sends where
@@ -28,6 +30,15 @@ RUNDIR=$BUILD/run
 COLLECTOR=$BUILD/otelcol-sentry/otelcol-sentry
 TELEMETRYGEN_VERSION=v0.161.0
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
+PROTOCOL=${PROTOCOL:-transactions}
+case $PROTOCOL in
+transactions) TRACE_ASSEMBLY=true ;;
+otlp) TRACE_ASSEMBLY=false ;; # Sentry assembles segments from OTLP spans itself
+*)
+	printf 'run.sh: PROTOCOL=%s: must be transactions or otlp\n' "$PROTOCOL" >&2
+	exit 2
+	;;
+esac
 
 step() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -127,9 +138,11 @@ alive() {
 	fail "$2 exited unexpectedly"
 }
 
-# received_counts: "<spans> <errors> <logs>" that fakesentry has printed so far (transaction lines end in spans=N).
+# received_counts: "<spans> <errors> <logs>" that fakesentry has printed so far (transaction and OTLP traces
+# lines end in spans=N, OTLP logs lines in records=N).
 received_counts() {
-	awk '/^transaction "/ { if (match($0, /spans=[0-9]+$/)) s += substr($0, RSTART + 6) }
+	awk '/^transaction "/ || /^otlp traces / { if (match($0, /spans=[0-9]+$/)) s += substr($0, RSTART + 6) }
+	     /^otlp logs / { if (match($0, /records=[0-9]+$/)) l += substr($0, RSTART + 8) }
 	     /^error \[/ { e++ }
 	     /^log \[/ { l++ }
 	     END { printf "%d %d %d\n", s, e, l }' "$RUNDIR/fakesentry.log"
@@ -230,7 +243,9 @@ OTLP_HTTP_PORT=$(free_port 4318)
 HEALTH_PORT=$(free_port 13133)
 METRICS_PORT=$(free_port 8888)
 info "OTLP gRPC 127.0.0.1:$OTLP_GRPC_PORT, OTLP HTTP 127.0.0.1:$OTLP_HTTP_PORT, health 127.0.0.1:$HEALTH_PORT, metrics 127.0.0.1:$METRICS_PORT"
-SENTRY_DSN=$DSN SENTRY_ENVIRONMENT=local OTLP_GRPC_PORT=$OTLP_GRPC_PORT OTLP_HTTP_PORT=$OTLP_HTTP_PORT \
+info "protocol: $PROTOCOL"
+SENTRY_DSN=$DSN SENTRY_ENVIRONMENT=local SENTRY_PROTOCOL=$PROTOCOL SENTRY_TRACE_ASSEMBLY=$TRACE_ASSEMBLY \
+	OTLP_GRPC_PORT=$OTLP_GRPC_PORT OTLP_HTTP_PORT=$OTLP_HTTP_PORT \
 	HEALTH_PORT=$HEALTH_PORT METRICS_PORT=$METRICS_PORT BATCH_TIMEOUT=500ms \
 	"$COLLECTOR" --config examples/collector.yaml >"$RUNDIR/collector.log" 2>&1 &
 COLLECTOR_PID=$!
@@ -267,7 +282,7 @@ want_errors=$sent_exceptions
 want_logs=${sent_logs:-0}
 
 # --- 5. delivery -----------------------------------------------------------------------------------------
-step "Waiting for Sentry to receive $want_spans spans in transactions, $want_errors error events and $want_logs logs [$(elapsed)]"
+step "Waiting for Sentry to receive $want_spans spans ($PROTOCOL), $want_errors error events and $want_logs logs [$(elapsed)]"
 got_spans=0
 got_errors=0
 got_logs=0
