@@ -19,7 +19,8 @@ import (
 )
 
 // BenchmarkPeakHeap feeds workloads of 1x and 10x the size through the exporter with its default
-// configuration (sending queue, retries and trace assembly on; only the DSN set) and reports the
+// configuration (sending queue, retries and trace assembly on; only the DSN set; the otlp cases set
+// protocol: otlp, which turns assembly off) and reports the
 // peak heap in use while they flow into a local server. Memory should stay flat: what the exporter
 // holds is bounded by trace_assembly.max_spans and the queue, not by how much data passes through.
 //
@@ -32,9 +33,13 @@ func BenchmarkPeakHeap(b *testing.B) {
 	// ranged over 90-145 MiB (live 42-64 MiB) from run to run, against 137-155 (64-68) at 30 rounds.
 	batches, summary := workload.Generate(workload.Config{Seed: 1, Traces: 900, BatchSize: 512})
 	for _, tc := range []struct {
-		name   string
-		rounds int
-	}{{"321k-spans", 10}, {"3.2M-spans", 100}} {
+		name     string
+		rounds   int
+		protocol string
+	}{
+		{"321k-spans", 10, protocolTransactions}, {"3.2M-spans", 100, protocolTransactions},
+		{"otlp/321k-spans", 10, protocolOTLP}, {"otlp/3.2M-spans", 100, protocolOTLP},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
 				srv := newDiscardServer(b)
@@ -42,6 +47,10 @@ func BenchmarkPeakHeap(b *testing.B) {
 				cfg := f.CreateDefaultConfig().(*Config)
 				cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
 				cfg.TraceAssembly.Wait = 200 * time.Millisecond
+				if tc.protocol == protocolOTLP {
+					// As configured by a user: assembly is off by default with the otlp protocol.
+					cfg.Protocol, cfg.TraceAssembly.Enabled = protocolOTLP, false
+				}
 				exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
 				if err != nil {
 					b.Fatal(err)
