@@ -7,7 +7,9 @@ function metric(line, unit,    n, i, f) {
 }
 /^BenchmarkExporter\/default-/ { ours = $0 }
 /^BenchmarkOTLPHTTP-/          { otlp = $0 }
-/^BenchmarkQueued\/sentry-/     { qours = $0 }
+/^BenchmarkQueued\/sentry-[0-9]/ { qours = $0 }
+/^BenchmarkExporter\/otlp-/    { omode = $0 }
+/^BenchmarkQueued\/sentry-otlp-/ { qomode = $0 }
 /^BenchmarkQueued\/otlphttp-/   { qotlp = $0 }
 END {
 	if (ours == "" || otlp == "") { print "bench-ratio: BenchmarkExporter/default or BenchmarkOTLPHTTP missing"; exit }
@@ -17,5 +19,13 @@ END {
 	printf "sentry/otlphttp: %.2fx spans/s (target >= 0.6x), %.2fx CPU per span\n", metric(ours, "spans/s") / metric(otlp, "spans/s"), metric(ours, "cpu-ns/span") / metric(otlp, "cpu-ns/span")
 	if (qours != "" && qotlp != "") {
 		printf "with both sending queues on: %.2fx spans/s (%s vs %s), %.2fx CPU per span\n", metric(qours, "spans/s") / metric(qotlp, "spans/s"), metric(qours, "spans/s"), metric(qotlp, "spans/s"), metric(qours, "cpu-ns/span") / metric(qotlp, "cpu-ns/span")
+	}
+	# protocol: otlp against otlphttp (targets: >= 0.9x spans/s, <= 1.25x CPU per span, the spans' bytes
+	# within 10%; the error events' envelopes come on top and are shown apart).
+	if (omode != "") {
+		printf "protocol otlp/otlphttp, queues off: %.2fx spans/s, %.2fx CPU per span, %.2fx span bytes (+%s envelope bytes/span)\n", metric(omode, "spans/s") / metric(otlp, "spans/s"), metric(omode, "cpu-ns/span") / metric(otlp, "cpu-ns/span"), metric(omode, "otlp-wire-bytes/span") / metric(otlp, "wire-bytes/span"), metric(omode, "envelope-wire-bytes/span")
+	}
+	if (qomode != "" && qotlp != "") {
+		printf "protocol otlp/otlphttp, queues on:  %.2fx spans/s, %.2fx CPU per span, %.2fx span bytes (+%s envelope bytes/span)\n", metric(qomode, "spans/s") / metric(qotlp, "spans/s"), metric(qomode, "cpu-ns/span") / metric(qotlp, "cpu-ns/span"), metric(qomode, "otlp-wire-bytes/span") / metric(qotlp, "wire-bytes/span"), metric(qomode, "envelope-wire-bytes/span")
 	}
 }
