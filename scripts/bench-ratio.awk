@@ -9,6 +9,8 @@ function metric(line, unit,    n, i, f) {
 /^BenchmarkOTLPHTTP-/          { otlp = $0 }
 /^BenchmarkQueued\/sentry-/     { qours = $0 }
 /^BenchmarkQueued\/otlphttp-/   { qotlp = $0 }
+/^BenchmarkSmallTransactions\/sentry-/   { sours = $0 }
+/^BenchmarkSmallTransactions\/otlphttp-/ { sotlp = $0 }
 END {
 	if (ours == "" || otlp == "") { print "bench-ratio: BenchmarkExporter/default or BenchmarkOTLPHTTP missing"; exit }
 	printf "\n%-22s %12s %12s %12s %12s %16s\n", "", "spans/s", "cpu-ns/span", "allocs/span", "B/span", "wire-bytes/span"
@@ -17,5 +19,8 @@ END {
 	printf "sentry/otlphttp: %.2fx spans/s (target >= 0.6x), %.2fx CPU per span\n", metric(ours, "spans/s") / metric(otlp, "spans/s"), metric(ours, "cpu-ns/span") / metric(otlp, "cpu-ns/span")
 	if (qours != "" && qotlp != "") {
 		printf "with both sending queues on: %.2fx spans/s (%s vs %s), %.2fx CPU per span\n", metric(qours, "spans/s") / metric(qotlp, "spans/s"), metric(qours, "spans/s"), metric(qotlp, "spans/s"), metric(qours, "cpu-ns/span") / metric(qotlp, "cpu-ns/span")
+	}
+	if (sours != "" && sotlp != "") {
+		printf "small transactions (4 spans), queues on: %.2fx spans/s (%s vs %s), %.2fx CPU per span, %s allocs/span\n", metric(sours, "spans/s") / metric(sotlp, "spans/s"), metric(sours, "spans/s"), metric(sotlp, "spans/s"), metric(sours, "cpu-ns/span") / metric(sotlp, "cpu-ns/span"), metric(sours, "allocs/span")
 	}
 }
