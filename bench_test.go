@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -367,8 +368,9 @@ func runExporter(b *testing.B, f exporter.Factory, cfg component.Config, srv *di
 	m.report(b)
 	total := float64(spans) * float64(b.N)
 	b.ReportMetric(float64(srv.bytes.Load())/total, "wire-bytes/span")
-	if envelopes := srv.envelopeBytes.Load(); envelopes > 0 && envelopes < srv.bytes.Load() {
-		// The otlp protocol: the spans' OTLP bytes and the error events' envelopes apart.
+	if envelopes := srv.envelopeBytes.Load(); envelopes < srv.bytes.Load() {
+		// OTLP requests (otlphttp, or the otlp protocol beside its error events' envelopes): the
+		// spans' OTLP bytes and the envelopes' apart.
 		b.ReportMetric(float64(srv.bytes.Load()-envelopes)/total, "otlp-wire-bytes/span")
 		b.ReportMetric(float64(envelopes)/total, "envelope-wire-bytes/span")
 	}
@@ -540,6 +542,90 @@ func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 // queue, so every span is counted.
 func BenchmarkQueued(b *testing.B) {
 	batches, spans := benchWorkload(b)
+	b.Run("sentry", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := NewFactory()
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+		require.NoError(b, cfg.Validate())
+		runExporter(b, f, cfg, srv, batches, spans)
+	})
+	b.Run("otlphttp", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := otlphttpexporter.NewFactory()
+		cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
+		cfg.ClientConfig.Endpoint = srv.URL
+		require.NoError(b, cfg.Validate())
+		runExporter(b, f, cfg, srv, batches, spans)
+	})
+	b.Run("sentry-otlp", func(b *testing.B) {
+		srv := newDiscardServer(b)
+		f := NewFactory()
+		runExporter(b, f, otlpBenchConfig(b, f, srv, true), srv, batches, spans)
+	})
+}
+
+// smallTransactionsWorkload is a service's everyday traffic: traces of four spans (an HTTP server
+// span with a database query, a cache read and an outgoing HTTP call under it), one transaction
+// each, from five services, cut into batches of 512 spans. Sentry's one-transaction-per-envelope rule
+// costs most here: a request for every four spans.
+func smallTransactionsWorkload(traces int) ([]ptrace.Traces, int) {
+	const spansPerTrace, perBatch = 4, 512
+	base := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var batches []ptrace.Traces
+	var spans ptrace.SpanSlice
+	for i := range traces {
+		if i%(perBatch/spansPerTrace) == 0 {
+			td := ptrace.NewTraces()
+			for s := range 5 {
+				rs := td.ResourceSpans().AppendEmpty()
+				rs.Resource().Attributes().PutStr("service.name", "svc-"+strconv.Itoa(s))
+				rs.Resource().Attributes().PutStr("service.version", "1.0.0")
+				rs.Resource().Attributes().PutStr("telemetry.sdk.language", "go")
+				rs.Resource().Attributes().PutStr("telemetry.sdk.version", "1.38.0")
+				rs.ScopeSpans().AppendEmpty().Scope().SetName("bench")
+			}
+			batches = append(batches, td)
+		}
+		spans = batches[len(batches)-1].ResourceSpans().At(i % 5).ScopeSpans().At(0).Spans()
+		var traceID pcommon.TraceID
+		binary.BigEndian.PutUint64(traceID[8:], uint64(i)+1)
+		start := base.Add(time.Duration(i) * time.Millisecond)
+		add := func(n int, parent pcommon.SpanID, kind ptrace.SpanKind, name string, from, to time.Duration) ptrace.Span {
+			s := spans.AppendEmpty()
+			s.SetTraceID(traceID)
+			var id pcommon.SpanID
+			binary.BigEndian.PutUint64(id[:], uint64(i)*spansPerTrace+uint64(n)+1)
+			s.SetSpanID(id)
+			s.SetParentSpanID(parent)
+			s.SetKind(kind)
+			s.SetName(name)
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(start.Add(from)))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(to)))
+			return s
+		}
+		root := add(0, pcommon.SpanID{}, ptrace.SpanKindServer, "GET /items/{id}", 0, 20*time.Millisecond)
+		root.Attributes().PutStr("http.request.method", "GET")
+		root.Attributes().PutStr("http.route", "/items/{id}")
+		root.Attributes().PutInt("http.response.status_code", 200)
+		db := add(1, root.SpanID(), ptrace.SpanKindClient, "SELECT items", time.Millisecond, 6*time.Millisecond)
+		db.Attributes().PutStr("db.system.name", "postgresql")
+		db.Attributes().PutStr("db.query.text", "SELECT * FROM items WHERE id = $1")
+		cache := add(2, root.SpanID(), ptrace.SpanKindClient, "GET", 7*time.Millisecond, 8*time.Millisecond)
+		cache.Attributes().PutStr("db.system.name", "redis")
+		cache.Attributes().PutStr("db.query.text", "GET item:42")
+		call := add(3, root.SpanID(), ptrace.SpanKindClient, "GET", 9*time.Millisecond, 18*time.Millisecond)
+		call.Attributes().PutStr("http.request.method", "GET")
+		call.Attributes().PutStr("url.full", "http://pricing:8080/prices/42")
+		call.Attributes().PutInt("http.response.status_code", 200)
+	}
+	return batches, traces * spansPerTrace
+}
+
+// BenchmarkSmallTransactions runs both exporters with their default configuration (sending queue on,
+// retries on, trace assembly on for ours) on smallTransactionsWorkload.
+func BenchmarkSmallTransactions(b *testing.B) {
+	batches, spans := smallTransactionsWorkload(benchTraces * 4)
 	b.Run("sentry", func(b *testing.B) {
 		srv := newDiscardServer(b)
 		f := NewFactory()
