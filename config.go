@@ -48,7 +48,8 @@ type Config struct {
 	// ExceptionsAsErrors turns every span event named "exception" into a Sentry error event.
 	ExceptionsAsErrors bool `mapstructure:"exceptions_as_errors"`
 
-	// SendTransactions can be turned off to send only error events (issues) and no transactions.
+	// SendTransactions can be turned off to send only error events (issues) and no transactions (with
+	// the otlp protocol: no spans).
 	SendTransactions bool `mapstructure:"send_transactions"`
 
 	// MaxRequestsInFlight bounds how many envelopes one batch sends at once. Sentry takes one

@@ -346,3 +346,65 @@ func TestOTLPDropsAreCountedAndReported(t *testing.T) {
 	assert.Len(t, srv.OTLPSpans(), 5)
 	assert.Len(t, srv.ClientReports(), 1, "nothing more to report")
 }
+
+// Logs by OTLP go through the same policy: a 503 is retried with the whole batch, a rate limit on
+// log_byte holds them, a partial success is counted.
+func TestOTLPLogsDelivery(t *testing.T) {
+	t.Parallel()
+	logs := func(n int) plog.Logs {
+		ld := plog.NewLogs()
+		records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for range n {
+			records.AppendEmpty().Body().SetStr("line")
+		}
+		return ld
+	}
+	start := func(t *testing.T, srv *sentrytest.Server) (func(plog.Logs) error, *componenttest.Telemetry) {
+		factory, cfg, set, tel := testFactory(t, map[string]any{
+			"dsn": srv.DSN(), "protocol": "otlp", "sending_queue": map[string]any{"enabled": false},
+			"retry_on_failure": map[string]any{"initial_interval": "10ms", "max_interval": "50ms", "max_elapsed_time": "5s"},
+		})
+		exp, err := factory.CreateLogs(context.Background(), set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+		return func(ld plog.Logs) error { return exp.ConsumeLogs(context.Background(), ld) }, tel
+	}
+
+	t.Run("503 then accepted", func(t *testing.T) {
+		t.Parallel()
+		srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.FirstN(2, sentrytest.Status(http.StatusServiceUnavailable))))
+		consume, _ := start(t, srv)
+		require.NoError(t, consume(logs(7)))
+		assert.Len(t, srv.OTLPLogs(), 7, "each record once")
+		assert.Equal(t, 3, srv.Requests())
+	})
+	t.Run("log_byte limited", func(t *testing.T) {
+		t.Parallel()
+		srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.FirstN(1, sentrytest.RateLimited(1, "log_byte"))))
+		consume, _ := start(t, srv)
+		require.NoError(t, consume(logs(3)))
+		assert.Len(t, srv.OTLPLogs(), 3)
+		assert.Equal(t, 2, srv.Requests(), "one refused request, then the batch once after the deadline")
+	})
+	t.Run("partial success", func(t *testing.T) {
+		t.Parallel()
+		srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.PartialSuccess(1, "too old")))
+		consume, tel := start(t, srv)
+		require.NoError(t, consume(logs(4)))
+		assert.Len(t, srv.OTLPLogs(), 3)
+		metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+			Attributes: attribute.NewSet(attribute.String("category", "log_item"), attribute.String("reason", "rejected")),
+			Value:      1,
+		}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+		metadatatest.AssertEqualSentryExporterLogsSent(t, tel, []metricdata.DataPoint[int64]{{Value: 3}},
+			metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	})
+	t.Run("413 splits", func(t *testing.T) {
+		t.Parallel()
+		srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.TooLarge(200)))
+		consume, _ := start(t, srv)
+		require.NoError(t, consume(logs(20)))
+		assert.Len(t, srv.OTLPLogs(), 20)
+	})
+}

@@ -53,7 +53,7 @@ func postOTLP(t *testing.T, url, contentType, encoding, auth string, body []byte
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp, answer
@@ -73,7 +73,7 @@ func zstded(t *testing.T, b []byte) []byte {
 	t.Helper()
 	enc, err := zstd.NewWriter(nil)
 	require.NoError(t, err)
-	defer enc.Close()
+	defer func() { _ = enc.Close() }()
 	return enc.EncodeAll(b, nil)
 }
 
