@@ -394,10 +394,6 @@ func (e *sentryExporter) sendClientReport(ctx context.Context, p *project) {
 	if !ok {
 		return
 	}
-	if until, limited := p.transport.Limits().Until(ratelimit.CategoryAll); limited && until.After(now) {
-		_ = p.reports.Restore(report)
-		return
-	}
 	buf := envelope.Append(nil, envelope.Header{SentAt: now, SDKName: sdkName, SDKVersion: Version},
 		envelope.Item{Type: envelope.TypeClientReport, Payload: report})
 	if e.takeRequestSlot(ctx) != nil {
