@@ -211,7 +211,9 @@ func TestMetricAttributeValuesAreDeclared(t *testing.T) {
 		{name: "logs unrouted", logs: true, ld: func() plog.Logs { return logsFixture(3) }, config: routeOnly("search"), want: map[string][]string{"reason": {"unrouted"}}},
 		{name: "otlp accepted", traces: withException, config: func(string) map[string]any { return map[string]any{"protocol": "otlp"} }, want: map[string][]string{"category": {"error", "span"}}},
 		{name: "otlp partial success", fault: sentrytest.PartialSuccess(1, "old"), traces: oneSpan, config: func(string) map[string]any { return map[string]any{"protocol": "otlp"} }, want: map[string][]string{"category": {"span"}, "reason": {"rejected"}}},
-		{name: "otlp logs retries disabled", logs: true, fault: sentrytest.Status(503), ld: func() plog.Logs { return logsFixture(3) }, config: func(string) map[string]any { return map[string]any{"protocol": "otlp", "retry_on_failure": map[string]any{"enabled": false}} }, want: map[string][]string{"category": {"log_item"}, "reason": {"send_error"}}},
+		{name: "otlp logs retries disabled", logs: true, fault: sentrytest.Status(503), ld: func() plog.Logs { return logsFixture(3) }, config: func(string) map[string]any {
+			return map[string]any{"protocol": "otlp", "retry_on_failure": map[string]any{"enabled": false}}
+		}, want: map[string][]string{"category": {"log_item"}, "reason": {"send_error"}}},
 	}
 	seen := &seenAttributes{}
 	// Subtests not parallel: each takes milliseconds, and parallel ones would wait for the
