@@ -102,8 +102,10 @@ func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, 
 	return append(out, part)
 }
 
-// settleOTLP settles the parts of one OTLP body and returns the ranges of items still owed.
-func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery.Settlement, b *otlpBody, parts []otlpPart, firstAttempt time.Time, index int) (owed [][2]int) {
+// settleOTLP settles the parts of one OTLP body (attempts 0 to len(parts)-1 of s) and returns the
+// ranges of items still owed. A partial success is delivered, less what Sentry refused, which is
+// counted as dropped.
+func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery.Settlement, b *otlpBody, parts []otlpPart, firstAttempt time.Time) (owed [][2]int) {
 	for i := range parts {
 		part := &parts[i]
 		n := part.hi - part.lo
@@ -117,7 +119,7 @@ func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery
 		if b.categories[0] == ratelimit.CategorySpan {
 			a.Spans = a.Items
 		}
-		if s.Add(ctx, index+i, &a) == delivery.Owed {
+		if s.Add(ctx, i, &a) == delivery.Owed {
 			owed = append(owed, [2]int{part.lo, part.hi})
 		}
 	}
@@ -196,7 +198,7 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 	}
 	if body != nil {
 		first := firstAttemptOf(opts.Retry, pushedAt)
-		if owed := e.settleOTLP(ctx, p, s, body, parts, first.AsTime(), 0); len(owed) > 0 {
+		if owed := e.settleOTLP(ctx, p, s, body, parts, first.AsTime()); len(owed) > 0 {
 			all := positions()
 			for _, r := range owed {
 				for _, pos := range all[r[0]:r[1]] {
@@ -420,7 +422,7 @@ func (e *sentryExporter) pushProjectLogsOTLP(ctx context.Context, p *project, ld
 	body := otlpLogBody(ld, n)
 	parts := e.sendOTLP(ctx, p, body, 0, n, nil)
 	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry logs")
-	owed := e.settleOTLP(ctx, p, s, body, parts, time.Time{}, 0)
+	owed := e.settleOTLP(ctx, p, s, body, parts, time.Time{})
 	e.sendClientReport(ctx, p)
 	out := s.Outcome()
 	if len(owed) == 0 {

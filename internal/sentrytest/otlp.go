@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -98,8 +99,9 @@ func (s *Server) serveOTLP(w http.ResponseWriter, r *http.Request, seq int, faul
 	}
 	var spans []OTLPSpan
 	var logs []OTLPLog
+	var discarded []Discarded
 	if signal == "traces" {
-		spans, perr = decodeOTLPTraces(body, asJSON)
+		spans, discarded, perr = decodeOTLPTraces(body, asJSON)
 	} else {
 		logs, perr = decodeOTLPLogs(body, asJSON)
 	}
@@ -114,10 +116,14 @@ func (s *Server) serveOTLP(w http.ResponseWriter, r *http.Request, seq int, faul
 	}
 	rejected := min(fault.Rejected, len(spans)+len(logs))
 	if !fault.DropEnvelope {
-		batch := Batch{Seq: seq, OTLPSpans: spans[min(rejected, len(spans)):], OTLPLogs: logs[min(rejected, len(logs)):]}
+		for i := range discarded {
+			discarded[i].Seq = seq
+		}
+		batch := Batch{Seq: seq, OTLPSpans: spans[min(rejected, len(spans)):], OTLPLogs: logs[min(rejected, len(logs)):], Discarded: discarded}
 		s.mu.Lock()
 		s.otlpSpans = append(s.otlpSpans, batch.OTLPSpans...)
 		s.otlpLogs = append(s.otlpLogs, batch.OTLPLogs...)
+		s.discarded = append(s.discarded, discarded...)
 		s.notifyLocked()
 		s.mu.Unlock()
 		if s.cfg.onReceive != nil {
@@ -156,7 +162,9 @@ func marshalResponse(proto, json func() ([]byte, error), asJSON bool) ([]byte, e
 	return proto()
 }
 
-func decodeOTLPTraces(body []byte, asJSON bool) ([]OTLPSpan, *ProtocolError) {
+// decodeOTLPTraces decodes an OTLP traces request into the spans Relay keeps and those it drops after
+// answering (discarded).
+func decodeOTLPTraces(body []byte, asJSON bool) (out []OTLPSpan, discarded []Discarded, perr *ProtocolError) {
 	req := ptraceotlp.NewExportRequest()
 	var err error
 	if asJSON {
@@ -165,9 +173,8 @@ func decodeOTLPTraces(body []byte, asJSON bool) ([]OTLPSpan, *ProtocolError) {
 		err = req.UnmarshalProto(body)
 	}
 	if err != nil {
-		return nil, protoErr(http.StatusBadRequest, "invalid OTLP traces body: %v", err)
+		return nil, nil, protoErr(http.StatusBadRequest, "invalid OTLP traces body: %v", err)
 	}
-	var out []OTLPSpan
 	rss := req.Traces().ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -176,15 +183,18 @@ func decodeOTLPTraces(body []byte, asJSON bool) ([]OTLPSpan, *ProtocolError) {
 			spans := rs.ScopeSpans().At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				sp := spans.At(k)
-				if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
-					return nil, protoErr(http.StatusBadRequest, "span %q without trace or span id", sp.Name())
+				if sp.SpanID().IsEmpty() {
+					// Relay answers for the request before it converts the spans, and drops a span it
+					// cannot convert after the 2xx (a missing trace id it replaces by a random one).
+					discarded = append(discarded, Discarded{ItemType: "otlp_span", Reason: "span " + strconv.Quote(sp.Name()) + ": missing span_id"})
+					continue
 				}
 				status := "ok"
 				if sp.Status().Code() == ptrace.StatusCodeError {
 					status = "error"
 				}
 				out = append(out, OTLPSpan{
-					TraceID:       traceHex(sp.TraceID()),
+					TraceID:       traceHex(sp.TraceID()), // all zeros when missing: Relay makes up a random one
 					SpanID:        spanHex(sp.SpanID()),
 					ParentSpanID:  parentHex(sp.ParentSpanID()),
 					Name:          sp.Name(),
@@ -199,7 +209,7 @@ func decodeOTLPTraces(body []byte, asJSON bool) ([]OTLPSpan, *ProtocolError) {
 			}
 		}
 	}
-	return out, nil
+	return out, discarded, nil
 }
 
 func decodeOTLPLogs(body []byte, asJSON bool) ([]OTLPLog, *ProtocolError) {

@@ -192,3 +192,20 @@ func TestOTLPSpansInTheTraceReport(t *testing.T) {
 	assert.Contains(t, out.String(), "trace 01000000000000000000000000000000 (OTLP)")
 	assert.Contains(t, out.String(), "1 service, 3 spans (1 with error status), 0 errors, 0 logs")
 }
+
+// A span Relay cannot convert is dropped after the 2xx, as Relay does, and the rest are kept.
+func TestOTLPSpanWithoutIDIsDiscardedAfterAccepting(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t)
+	req := otlpTraces(2)
+	req.Traces().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID([8]byte{})
+	proto, err := req.MarshalProto()
+	require.NoError(t, err)
+	resp, _ := postOTLP(t, srv.OTLPURL("traces"), "application/x-protobuf", "", "Sentry sentry_key=public", proto)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Len(t, srv.OTLPSpans(), 1)
+	discarded := srv.Discarded()
+	require.Len(t, discarded, 1)
+	assert.Equal(t, "otlp_span", discarded[0].ItemType)
+	assert.Contains(t, discarded[0].Reason, "missing span_id")
+}
