@@ -48,16 +48,18 @@ func TestLoadConfig(t *testing.T) {
 	assert.True(t, cfg.TraceAssembly.Enabled, "trace assembly is on by default")
 	assert.Equal(t, 5*time.Second, cfg.TraceAssembly.Wait)
 	assert.Equal(t, "service.name", cfg.Routing.Attribute)
+	assert.Equal(t, "transactions", cfg.Protocol, "the transactions protocol by default")
 
 	full, err := loadConfig(t, "config.yaml", "full")
 	require.NoError(t, err)
 	assert.Equal(t, "staging", full.Environment)
+	assert.Equal(t, "otlp", full.Protocol)
 	assert.True(t, full.InsecureSkipVerify)
 	assert.False(t, full.ExceptionsAsErrors)
 	assert.Equal(t, 4, full.MaxRequestsInFlight)
 	assert.True(t, full.HTTPClientTelemetry)
 	assert.Equal(t, 12*time.Second, full.TimeoutConfig.Timeout)
-	assert.True(t, full.TraceAssembly.Enabled)
+	assert.True(t, full.TraceAssembly.Enabled, "an explicit trace_assembly.enabled wins over the otlp protocol's default")
 	assert.Equal(t, 2*time.Second, full.TraceAssembly.Wait)
 	assert.Equal(t, 20*time.Second, full.TraceAssembly.MaxWait)
 	assert.Equal(t, 50000, full.TraceAssembly.MaxSpans)
@@ -108,6 +110,7 @@ func TestBadConfigs(t *testing.T) {
 			"retry_on_failure.initial_interval 5ns: shorter than 1ms; did you mean 5s?\n" +
 			"trace_assembly: trace_assembly.wait 5ns: shorter than 100ms; did you mean 5s?"},
 		{"bad_nothing_to_send.yaml", "send_transactions and exceptions_as_errors are both false: the exporter would send nothing"},
+		{"bad_protocol.yaml", `protocol: must be "transactions" or "otlp"`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
