@@ -384,6 +384,9 @@ func putRelease(attrs pcommon.Map, release string) {
 	if _, ok := attrs.Get(resource.AttrServiceVersion); ok {
 		return
 	}
+	// Grown by exactly one: append would double a full attribute list, and the garbage collector's
+	// work follows the bytes allocated.
+	attrs.EnsureCapacity(attrs.Len() + 1)
 	attrs.PutStr(attrSentryRelease, release)
 }
 
