@@ -408,3 +408,46 @@ func TestOTLPLogsDelivery(t *testing.T) {
 		assert.Len(t, srv.OTLPLogs(), 20)
 	})
 }
+
+// A push whose spans arrived but whose error event failed is retried with the error event only, and
+// the other way round: nothing Sentry took is sent twice.
+func TestOTLPRetriesOnlyWhatFailed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		fail func(r *sentrytest.Request) bool
+	}{
+		{"error event failed", func(r *sentrytest.Request) bool { return r.OTLPSignal == "" }},
+		{"spans failed", func(r *sentrytest.Request) bool { return r.OTLPSignal != "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			failed := false
+			srv := sentrytest.NewTest(t, sentrytest.WithFaults(func(r *sentrytest.Request) sentrytest.Fault {
+				mu.Lock()
+				defer mu.Unlock()
+				if !failed && tc.fail(r) {
+					failed = true
+					return sentrytest.Fault{Status: http.StatusServiceUnavailable}
+				}
+				return sentrytest.Fault{}
+			}))
+			exp, _ := startExporter(t, srv, otlpMode)
+			require.NoError(t, exp.ConsumeTraces(context.Background(), exceptionBatch()))
+			assert.Len(t, srv.OTLPSpans(), 5, "each span once")
+			assert.Len(t, srv.SpanIDs(), 5)
+			assert.Len(t, srv.Errors(), 2, "each error event once")
+			assert.Len(t, srv.Rejections(), 1)
+		})
+	}
+}
+
+func TestOTLPWithZstd(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t)
+	exp, _ := startExporter(t, srv, withOTLP(map[string]any{"http": map[string]any{"compression": "zstd"}}))
+	require.NoError(t, exp.ConsumeTraces(context.Background(), exceptionBatch()))
+	assert.Len(t, srv.OTLPSpans(), 5)
+	assert.Len(t, srv.Errors(), 2)
+}
