@@ -1,5 +1,6 @@
 // Command fakesentry runs the fake Sentry ingestion server on a loopback address so users can point an
-// exporter (or any Sentry SDK) at its DSN and see what Sentry would receive, item by item.
+// exporter (or any Sentry SDK) at its DSN and see what Sentry would receive, item by item: envelopes, and
+// OTLP traces and logs at the project's OTLP endpoints (/api/<project>/integration/otlp/v1/...).
 package main
 
 import (

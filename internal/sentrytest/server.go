@@ -1,5 +1,6 @@
-// Package sentrytest is a fake Sentry ingestion server that speaks the real envelope protocol and is as
-// strict as Relay, so the exporter's tests catch malformed output. It records what it accepts, decoded
+// Package sentrytest is a fake Sentry ingestion server that speaks the real envelope protocol, and serves
+// Sentry's OTLP endpoints (otlp.go), and is as strict as Relay, so the exporter's tests catch malformed
+// output. It records what it accepts, decoded
 // into Sentry's shapes, keeps transactions Relay would drop after answering 200 in a separate list, and
 // can inject faults (status codes, rate limits, latency, connection resets) per request.
 package sentrytest
