@@ -75,6 +75,9 @@ type sentryExporter struct {
 	pendingUnrouted int
 	lastUnroutedLog time.Time
 
+	// otlpMissing logs once that Sentry answered 404 at an OTLP endpoint (otlp protocol).
+	otlpMissing sync.Once
+
 	// rejectedMu guards the count of items Sentry refused in partial successes, logged once per
 	// repairLogInterval (otlp protocol).
 	rejectedMu      sync.Mutex

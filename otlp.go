@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -95,6 +96,12 @@ func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, 
 		return e.sendOTLP(ctx, p, b, mid, hi, out)
 	case part.result.StatusCode == http.StatusRequestEntityTooLarge:
 		part.oversize = true
+	case part.result.StatusCode == http.StatusNotFound:
+		e.otlpMissing.Do(func() {
+			e.logger.Error("Sentry has no OTLP endpoint for this project: a self-hosted Sentry before 25.10, or one "+
+				"without the OTLP feature flags (docs/protocols.md); use protocol: transactions there",
+				zap.String("url_path", otlpPath(p.transport.OTLPURL(b.signal))), zap.Error(part.result.Err))
+		})
 	case part.result.Outcome == transport.Accepted && len(part.result.Response) > 0:
 		part.rejected, part.message = b.rejected(part.result.Response)
 		part.rejected = min(max(part.rejected, 0), int64(hi-lo))
@@ -124,6 +131,14 @@ func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery
 		}
 	}
 	return owed
+}
+
+// otlpPath is the path of an OTLP endpoint URL, for logs: the host is in the start-up line already.
+func otlpPath(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.Path
+	}
+	return ""
 }
 
 // logRejected logs items Sentry refused in a partial success, at most once per repairLogInterval

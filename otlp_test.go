@@ -451,3 +451,30 @@ func TestOTLPWithZstd(t *testing.T) {
 	assert.Len(t, srv.OTLPSpans(), 5)
 	assert.Len(t, srv.Errors(), 2)
 }
+
+// A Sentry without OTLP ingestion answers 404: the spans are dropped and counted, and the log says once
+// what to do about it.
+func TestOTLPEndpointMissingIsExplainedOnce(t *testing.T) {
+	t.Parallel()
+	srv := sentrytest.NewTest(t, sentrytest.WithFaults(sentrytest.OnlyOTLP(sentrytest.Status(http.StatusNotFound))))
+	factory, cfg, set, tel := testFactory(t, map[string]any{"dsn": srv.DSN(), "protocol": "otlp", "sending_queue": map[string]any{"enabled": false}})
+	core, logs := observer.New(zapcore.ErrorLevel)
+	set.Logger = zap.New(core)
+	exp, err := factory.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	for range 2 {
+		err := exp.ConsumeTraces(context.Background(), exceptionBatch())
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+	}
+	lines := logs.FilterMessageSnippet("no OTLP endpoint").All()
+	require.Len(t, lines, 1, "once, however many batches")
+	assert.Equal(t, "/api/1/integration/otlp/v1/traces", lines[0].ContextMap()["url_path"])
+	assert.Len(t, srv.Errors(), 4, "the error events still arrive")
+	metadatatest.AssertEqualSentryExporterItemsDropped(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("category", "span"), attribute.String("reason", "rejected")),
+		Value:      10,
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
