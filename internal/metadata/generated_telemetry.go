@@ -101,7 +101,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.SentryExporterEnvelopesSent, err = builder.meter.Int64Counter(
 		"otelcol_sentry_exporter_envelopes_sent",
-		metric.WithDescription("Envelopes Sentry accepted (2xx), by the category of their main item. [Alpha]"),
+		metric.WithDescription("Envelopes Sentry accepted (2xx), by the category of their main item; with protocol otlp, OTLP requests too (category span or log_item). [Alpha]"),
 		metric.WithUnit("{envelopes}"),
 	)
 	errs = errors.Join(errs, err)
@@ -138,7 +138,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.SentryExporterSpansSent, err = builder.meter.Int64Counter(
 		"otelcol_sentry_exporter_spans_sent",
-		metric.WithDescription("Spans Sentry accepted inside transactions (the transaction's own root span included). [Alpha]"),
+		metric.WithDescription("Spans Sentry accepted inside transactions (the transaction's own root span included), or in OTLP requests (protocol otlp). [Alpha]"),
 		metric.WithUnit("{spans}"),
 	)
 	errs = errors.Join(errs, err)

@@ -104,7 +104,7 @@ func AssertEqualSentryExporterBytesSent(t *testing.T, tt *componenttest.Telemetr
 func AssertEqualSentryExporterEnvelopesSent(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_sentry_exporter_envelopes_sent",
-		Description: "Envelopes Sentry accepted (2xx), by the category of their main item. [Alpha]",
+		Description: "Envelopes Sentry accepted (2xx), by the category of their main item; with protocol otlp, OTLP requests too (category span or log_item). [Alpha]",
 		Unit:        "{envelopes}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -199,7 +199,7 @@ func AssertEqualSentryExporterRequests(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualSentryExporterSpansSent(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_sentry_exporter_spans_sent",
-		Description: "Spans Sentry accepted inside transactions (the transaction's own root span included). [Alpha]",
+		Description: "Spans Sentry accepted inside transactions (the transaction's own root span included), or in OTLP requests (protocol otlp). [Alpha]",
 		Unit:        "{spans}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
