@@ -4,13 +4,12 @@
 package jsonwrite
 
 import (
-	"encoding/hex"
 	"math"
 	"strconv"
 	"unicode/utf8"
 )
 
-// hexDigits spells the \u escapes of control characters.
+// hexDigits spells hex ids and the \u escapes of control characters.
 const hexDigits = "0123456789abcdef"
 
 // AppendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as encoding/json does, so
@@ -65,9 +64,13 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // AppendHex writes b as a quoted lowercase hex string, the form of Sentry's trace and span ids.
+// The loop is written out rather than calling encoding/hex.AppendEncode: ids are 8 or 16 bytes, and
+// the call's growing and copying cost 60% more instructions per id (callgrind, transform+encode).
 func AppendHex(dst, b []byte) []byte {
 	dst = append(dst, '"')
-	dst = hex.AppendEncode(dst, b)
+	for _, c := range b {
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
+	}
 	return append(dst, '"')
 }
 
