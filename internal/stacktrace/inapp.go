@@ -13,7 +13,9 @@ import (
 //   - Java: module (class) starting with java., javax., jakarta., jdk., sun., com.sun., kotlin., kotlinx.,
 //     scala., groovy., org.springframework., org.apache., org.hibernate., org.eclipse., org.junit.,
 //     org.slf4j., ch.qos.logback., io.netty., io.grpc., io.opentelemetry., reactor., okhttp3.,
-//     com.fasterxml., com.google., or a frame in a JDK module ("java.base/").
+//     com.fasterxml., com.google., common database drivers, pools and clients (HikariCP, PostgreSQL, MySQL,
+//     MariaDB, Oracle, SQL Server, MongoDB, Jedis, Lettuce, Redisson), Micrometer, Undertow, JBoss, Vert.x,
+//     Quarkus, GlassFish and the AWS SDKs, or a frame in a JDK module ("java.base/").
 //   - Python: path containing site-packages, dist-packages, /lib/python (the standard library), \Lib\
 //     (Windows standard library) or "<frozen ".
 //   - Go: module (import path) whose first element is a standard-library package (runtime, net, fmt, ...;
@@ -102,6 +104,10 @@ func javaLibraryPrefixes() []string {
 		"org.springframework.", "org.apache.", "org.hibernate.", "org.eclipse.", "org.junit.", "org.slf4j.",
 		"ch.qos.logback.", "io.netty.", "io.grpc.", "io.opentelemetry.", "reactor.", "okhttp3.",
 		"com.fasterxml.", "com.google.",
+		// Database drivers, pools and clients, and servers, that sit in most services' traces.
+		"com.zaxxer.hikari.", "org.postgresql.", "com.mysql.", "org.mariadb.", "oracle.jdbc.", "com.microsoft.sqlserver.",
+		"com.mongodb.", "org.mongodb.", "redis.clients.", "io.lettuce.", "org.redisson.", "io.micrometer.",
+		"io.undertow.", "org.jboss.", "io.vertx.", "io.quarkus.", "org.glassfish.", "com.amazonaws.", "software.amazon.",
 	}
 }
 

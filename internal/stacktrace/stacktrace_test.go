@@ -151,6 +151,8 @@ func TestIsInApp(t *testing.T) {
 		{FormatJava, "javax.servlet.http.HttpServlet", "", "HttpServlet.java", 1, false},
 		{FormatJava, "org.apache.catalina.core.StandardWrapperValve", "", "", 0, false},
 		{FormatJava, "com.acme.Plugin", "java.base", "", 0, false},
+		{FormatJava, "com.zaxxer.hikari.pool.HikariPool", "", "HikariPool.java", 686, false},
+		{FormatJava, "org.postgresql.jdbc.PgStatement", "", "PgStatement.java", 1, false},
 		{FormatPython, "", "", "/usr/lib/python3.11/asyncio/events.py", 1, false},
 		{FormatPython, "", "", `C:\Python311\Lib\asyncio\events.py`, 1, false},
 		{FormatPython, "", "", "/app/main.py", 1, true},
