@@ -158,7 +158,8 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	// and retries never regroup them; see docs/assembly.md.
 	return &assemblingExporter{
 		Traces:    sender,
-		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger, assembly.WithOwnedInput()),
+		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger,
+			assembly.WithOwnedInput(), assembly.WithOwner(set.ID)),
 	}, nil
 }
 
@@ -168,12 +169,13 @@ type assemblingExporter struct {
 	assembler *assembly.Assembler
 }
 
-// Start starts the sender first, so that assembled traces have somewhere to go.
+// Start starts the sender first, so that assembled traces (and those recovered from
+// trace_assembly.storage) have somewhere to go.
 func (a *assemblingExporter) Start(ctx context.Context, host component.Host) error {
 	if err := a.Traces.Start(ctx, host); err != nil {
 		return err
 	}
-	return a.assembler.Start(ctx)
+	return a.assembler.Start(ctx, host)
 }
 
 // ConsumeTraces hands the batch to assembly; it reaches the sender when its traces go quiet.
