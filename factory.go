@@ -157,7 +157,7 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	// Assembly runs before the sending queue, so the queue (persistent or not) holds whole traces
 	// and retries never regroup them; see docs/assembly.md.
 	return &assemblingExporter{
-		Traces:    sender,
+		Traces: sender,
 		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger,
 			assembly.WithOwnedInput(), assembly.WithOwner(set.ID)),
 	}, nil
