@@ -28,7 +28,7 @@ type storageHost struct {
 
 func (h storageHost) GetExtensions() map[component.ID]component.Component { return h.extensions }
 
-func startFileStorage(t *testing.T, dir string) (storageHost, func()) {
+func startFileStorage(t testing.TB, dir string) (storageHost, func()) {
 	t.Helper()
 	factory := filestorage.NewFactory()
 	cfg := factory.CreateDefaultConfig().(*filestorage.Config)
