@@ -133,13 +133,11 @@ func renumberTraces(td ptrace.Traces, round byte) {
 // out as they would, and reports the peak heap above the baseline: trace assembly holds the whole burst
 // at once, then the sending queue and the transform take it over. The corpus is kept as OTLP bytes and
 // decoded batch by batch, as a receiver does, so the benchmark's own data weighs little on the heap.
+// Sub-benchmark default is the default configuration with only the DSN set (in-memory sending queue);
+// storage is the lossless pipeline of the README (trace_assembly.storage and sending_queue.storage on
+// file_storage).
 //
-//   - default: the default configuration, only the DSN set (in-memory sending queue);
-//
-//   - storage: the lossless pipeline of the README: trace_assembly.storage and sending_queue.storage on
-//     file_storage.
-//
-//     go test -run '^$' -bench PeakHeapBurst -benchtime 1x .
+//	go test -run '^$' -bench PeakHeapBurst -benchtime 1x .
 func BenchmarkPeakHeapBurst(b *testing.B) {
 	batches, summary := workload.Generate(workload.Config{Seed: 1, Traces: 3150, BatchSize: 512})
 	corpus := make([][]byte, len(batches))
