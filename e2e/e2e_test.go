@@ -44,6 +44,10 @@ func TestCollector(t *testing.T) {
 		t.Parallel()
 		testTracesReachSentry(t, bin)
 	})
+	t.Run("kill -9 loses nothing acknowledged", func(t *testing.T) {
+		t.Parallel()
+		testKillLosesNothing(t, bin)
+	})
 	t.Run("validate rejects a bad dsn", func(t *testing.T) {
 		t.Parallel()
 		testValidateRejectsBadDSN(t, bin)
