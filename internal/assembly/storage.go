@@ -42,8 +42,11 @@ type walStore struct {
 	id     component.ID
 	owner  component.ID
 	logger *zap.Logger
-	client storage.Client
 	seq    atomic.Uint64
+
+	// use guards client: open and close replace it while ConsumeTraces may write.
+	use    sync.RWMutex
+	client storage.Client
 
 	mu         sync.Mutex
 	failed     int
@@ -74,11 +77,15 @@ func (s *walStore) open(ctx context.Context, host component.Host) error {
 		_ = client.Close(ctx)
 		return fmt.Errorf("trace_assembly.storage %q: %w", s.id, errNoWalker)
 	}
+	s.use.Lock()
 	s.client = client
+	s.use.Unlock()
 	return nil
 }
 
 func (s *walStore) close(ctx context.Context) error {
+	s.use.Lock()
+	defer s.use.Unlock()
 	if s.client == nil {
 		return nil
 	}
@@ -92,6 +99,8 @@ func (s *walStore) close(ctx context.Context) error {
 
 // write stores a record's table and fragments in one storage transaction.
 func (s *walStore) write(ctx context.Context, rec *record, frags []*heldTrace, table []byte) error {
+	s.use.RLock()
+	defer s.use.RUnlock()
 	if s.client == nil {
 		return fmt.Errorf("trace_assembly.storage %q: not started", s.id)
 	}
@@ -120,10 +129,12 @@ func (s *walStore) remove(ctx context.Context, keys []string, done []*record) {
 			ops = append(ops, storage.DeleteOperation(tableKey(rec.seq)))
 		}
 	}
-	if s.client == nil {
-		return
+	s.use.RLock()
+	err := errors.New("storage closed")
+	if s.client != nil {
+		err = s.client.Batch(ctx, ops...)
 	}
-	err := s.client.Batch(ctx, ops...)
+	s.use.RUnlock()
 	if err == nil {
 		return
 	}
@@ -167,6 +178,8 @@ func (s *walStore) load(ctx context.Context) ([]*storedRecord, error) {
 		return r
 	}
 	maxSeq := uint64(0)
+	s.use.RLock()
+	defer s.use.RUnlock()
 	err := s.client.(storage.Walker).Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
 		switch {
 		case len(key) == 1+seqDigits && key[0] == tablePrefix:
