@@ -28,7 +28,7 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 var fileStorageID = component.MustNewID("file_storage")
 
 // startFileStorage starts a real file_storage extension on dir; cleanup shuts it down.
-func startFileStorage(t *testing.T, dir string) storageHost {
+func startFileStorage(t testing.TB, dir string) storageHost {
 	t.Helper()
 	factory := filestorage.NewFactory()
 	cfg := factory.CreateDefaultConfig().(*filestorage.Config)
