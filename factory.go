@@ -27,6 +27,9 @@ const (
 	defaultHTTPTimeout      = 10 * time.Second
 	defaultPushTimeout      = 30 * time.Second
 	defaultIdleConnsPerHost = 32
+	// gateLimit is how many assembled spans may wait in an in-memory sending queue (queueGate): two of
+	// assembly's batches, so the queue's consumers always find work.
+	gateLimit = 4096
 )
 
 // NewFactory returns the factory of the "sentry" exporter.
@@ -141,7 +144,13 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 		return nil, err
 	}
 	exp := sh.exp
-	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
+	push, next := exp.pushTraces, func(context.Context, ptrace.Traces) error { return nil }
+	var gate *queueGate
+	if q := c.QueueConfig.Get(); c.TraceAssembly.Enabled && q != nil && q.StorageID == nil {
+		gate = newQueueGate(gateLimit)
+		push = gate.push(push)
+	}
+	sender, err := exporterhelper.NewTraces(ctx, set, cfg, push,
 		exporterhelper.WithStart(sh.start),
 		exporterhelper.WithShutdown(sh.shutdown),
 		// With assembly, spans are moved out of the batch into their traces: the collector then
@@ -156,9 +165,13 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	}
 	// Assembly runs before the sending queue, so the queue (persistent or not) holds whole traces
 	// and retries never regroup them; see docs/assembly.md.
+	next = sender.ConsumeTraces
+	if gate != nil {
+		next = func(ctx context.Context, td ptrace.Traces) error { return gate.handOn(ctx, td, sender.ConsumeTraces) }
+	}
 	return &assemblingExporter{
 		Traces: sender,
-		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger,
+		assembler: assembly.New(c.TraceAssembly, next, exp.telemetry, set.Logger,
 			assembly.WithOwnedInput(), assembly.WithOwner(set.ID)),
 	}, nil
 }

@@ -25,7 +25,7 @@ import (
 const (
 	// maxBatchSpans caps the spans of one emitted batch, so one queue item or one transform call stays a
 	// bounded amount of work. A single trace larger than this still goes out whole, in a batch of its own.
-	maxBatchSpans = 2048
+	maxBatchSpans = 1024
 	// minTick keeps a tiny wait from turning the ticker into a busy loop.
 	minTick = 10 * time.Millisecond
 	// warnInterval rate-limits the warning about an exporter that does not accept assembled traces.
