@@ -63,6 +63,11 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 2*time.Second, full.TraceAssembly.Wait)
 	assert.Equal(t, 20*time.Second, full.TraceAssembly.MaxWait)
 	assert.Equal(t, 50000, full.TraceAssembly.MaxSpans)
+	assert.Equal(t, int64(16<<20), full.TraceAssembly.MaxBytes)
+	require.NotNil(t, full.TraceAssembly.Storage)
+	assert.Equal(t, component.MustNewIDWithName("file_storage", "assembly"), *full.TraceAssembly.Storage)
+	assert.Equal(t, int64(32<<20), cfg.TraceAssembly.MaxBytes, "max_bytes defaults to 32 MiB")
+	assert.Nil(t, cfg.TraceAssembly.Storage, "held spans are in memory only by default")
 	assert.Equal(t, "service.namespace", full.Routing.Attribute)
 	assert.Len(t, full.Routing.DSNs, 1)
 	assert.Equal(t, 3*time.Second, full.ClientConfig.Timeout)
@@ -105,7 +110,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_routing_attribute.yaml", "routing.attribute: required when routing.dsns is set"},
 		{"bad_routing_dsn.yaml", "routing.dsns.checkout: missing the public key (the part before @)"},
 		{"bad_routing_drop_without_dsns.yaml", "routing.drop_unmatched: set, but routing.dsns is empty: everything would be dropped"},
-		{"bad_trace_assembly.yaml", "trace_assembly: trace_assembly.wait 0s: must be positive\ntrace_assembly.max_spans 0: must be positive"},
+		{"bad_trace_assembly.yaml", "trace_assembly: trace_assembly.wait 0s: must be positive\ntrace_assembly.max_spans 0: must be positive\ntrace_assembly.max_bytes -1: must be positive"},
 		{"bad_durations.yaml", "timeout 30ns: shorter than 100ms; did you mean 30s?\nhttp.timeout 50ms: shorter than 100ms\n" +
 			"retry_on_failure.initial_interval 5ns: shorter than 1ms; did you mean 5s?\n" +
 			"trace_assembly: trace_assembly.wait 5ns: shorter than 100ms; did you mean 5s?"},

@@ -27,6 +27,9 @@ const (
 	defaultHTTPTimeout      = 10 * time.Second
 	defaultPushTimeout      = 30 * time.Second
 	defaultIdleConnsPerHost = 32
+	// gateLimit is how many assembled spans may wait in an in-memory sending queue (queueGate): two of
+	// assembly's batches, so the queue's consumers always find work.
+	gateLimit = 4096
 )
 
 // NewFactory returns the factory of the "sentry" exporter.
@@ -143,7 +146,13 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 		return nil, err
 	}
 	exp := sh.exp
-	sender, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
+	push, next := exp.pushTraces, func(context.Context, ptrace.Traces) error { return nil }
+	var gate *queueGate
+	if q := c.QueueConfig.Get(); c.TraceAssembly.Enabled && q != nil && q.StorageID == nil {
+		gate = newQueueGate(gateLimit)
+		push = gate.push(push)
+	}
+	sender, err := exporterhelper.NewTraces(ctx, set, cfg, push,
 		exporterhelper.WithStart(sh.start),
 		exporterhelper.WithShutdown(sh.shutdown),
 		// With assembly, spans are moved out of the batch into their traces, and the otlp protocol
@@ -159,9 +168,14 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	}
 	// Assembly runs before the sending queue, so the queue (persistent or not) holds whole traces
 	// and retries never regroup them; see docs/assembly.md.
+	next = sender.ConsumeTraces
+	if gate != nil {
+		next = func(ctx context.Context, td ptrace.Traces) error { return gate.handOn(ctx, td, sender.ConsumeTraces) }
+	}
 	return &assemblingExporter{
-		Traces:    sender,
-		assembler: assembly.New(c.TraceAssembly, sender.ConsumeTraces, exp.telemetry, set.Logger, assembly.WithOwnedInput()),
+		Traces: sender,
+		assembler: assembly.New(c.TraceAssembly, next, exp.telemetry, set.Logger,
+			assembly.WithOwnedInput(), assembly.WithOwner(set.ID)),
 	}, nil
 }
 
@@ -171,12 +185,13 @@ type assemblingExporter struct {
 	assembler *assembly.Assembler
 }
 
-// Start starts the sender first, so that assembled traces have somewhere to go.
+// Start starts the sender first, so that assembled traces (and those recovered from
+// trace_assembly.storage) have somewhere to go.
 func (a *assemblingExporter) Start(ctx context.Context, host component.Host) error {
 	if err := a.Traces.Start(ctx, host); err != nil {
 		return err
 	}
-	return a.assembler.Start(ctx)
+	return a.assembler.Start(ctx, host)
 }
 
 // ConsumeTraces hands the batch to assembly; it reaches the sender when its traces go quiet.

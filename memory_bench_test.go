@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -134,4 +135,114 @@ func renumberTraces(td ptrace.Traces, round byte) {
 			}
 		}
 	}
+}
+
+// BenchmarkPeakHeapBurst sends a burst of about 105k spans (the workload of issue #23: 32 MiB of OTLP)
+// as fast as ConsumeTraces takes it, waits for trace assembly's quiet period to pass so the traces go
+// out as they would, and reports the peak heap above the baseline: trace assembly holds the whole burst
+// at once, then the sending queue and the transform take it over. The corpus is kept as OTLP bytes and
+// decoded batch by batch, as a receiver does, so the benchmark's own data weighs little on the heap.
+// Sub-benchmark default is the default configuration with only the DSN set (in-memory sending queue);
+// storage is the lossless pipeline of the README (trace_assembly.storage and sending_queue.storage on
+// file_storage).
+//
+//	go test -run '^$' -bench PeakHeapBurst -benchtime 1x .
+func BenchmarkPeakHeapBurst(b *testing.B) {
+	batches, summary := workload.Generate(workload.Config{Seed: 1, Traces: 3150, BatchSize: 512})
+	corpus := make([][]byte, len(batches))
+	for i, td := range batches {
+		corpus[i] = workload.MarshalOTLP(td)
+	}
+	batches = nil
+	for _, storage := range []bool{false, true} {
+		name := "default"
+		if storage {
+			name = "storage"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				peakHeapBurst(b, corpus, summary.Spans, storage)
+			}
+		})
+	}
+}
+
+func peakHeapBurst(b *testing.B, corpus [][]byte, spans int, withStorage bool) {
+	srv := newDiscardServer(b)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
+	set := exportertest.NewNopSettings(f.Type())
+	var host component.Host = componenttest.NewNopHost()
+	if withStorage {
+		storageID := component.MustNewID("file_storage")
+		cfg.TraceAssembly.Storage = &storageID
+		q := cfg.QueueConfig.Get()
+		q.StorageID = &storageID
+		h, stop := startFileStorage(b, b.TempDir())
+		defer stop()
+		host = h
+		set.ID = component.NewID(f.Type())
+	}
+	exp, err := f.CreateTraces(context.Background(), set, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := exp.Start(context.Background(), host); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	baseLive := live[0].Value.Uint64()
+	var peak, peakLive atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+				metrics.Read(samples)
+				if v := samples[0].Value.Uint64(); v > peakLive.Load() {
+					peakLive.Store(v)
+				}
+			}
+		}
+	})
+	var unmarshaler ptrace.ProtoUnmarshaler
+	for _, body := range corpus {
+		td, err := unmarshaler.UnmarshalTraces(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := exp.ConsumeTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	}
+	burstPeak, burstLive := peak.Load(), peakLive.Load()
+	// The burst goes quiet; assembly emits it one quiet period (and a tick) later.
+	time.Sleep(cfg.TraceAssembly.Wait + cfg.TraceAssembly.Wait/2)
+	if err := exp.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	mib := func(v, base uint64) float64 { return float64(v-min(v, base)) / (1 << 20) }
+	b.ReportMetric(mib(peak.Load(), base.HeapInuse), "peak-heap-MiB")
+	b.ReportMetric(mib(peakLive.Load(), baseLive), "peak-live-MiB")
+	b.ReportMetric(mib(burstPeak, base.HeapInuse), "burst-peak-heap-MiB")
+	b.ReportMetric(mib(burstLive, baseLive), "burst-peak-live-MiB")
+	b.ReportMetric(float64(spans), "spans")
 }

@@ -44,6 +44,10 @@ func TestCollector(t *testing.T) {
 		t.Parallel()
 		testTracesReachSentry(t, bin)
 	})
+	t.Run("kill -9 loses nothing acknowledged", func(t *testing.T) {
+		t.Parallel()
+		testKillLosesNothing(t, bin)
+	})
 	t.Run("validate rejects a bad dsn", func(t *testing.T) {
 		t.Parallel()
 		testValidateRejectsBadDSN(t, bin)
@@ -365,7 +369,7 @@ func testValidateRejectsBadDSN(t *testing.T, bin string) {
 
 func testExamplesValidate(t *testing.T, bin, root string) {
 	env := []string{"SENTRY_DSN=http://public@127.0.0.1:8000/1"}
-	for _, name := range []string{"collector.yaml", "persistent-queue.yaml", "two-tier/tier2.yaml"} {
+	for _, name := range []string{"collector.yaml", "persistent-queue.yaml", "lossless.yaml", "two-tier/tier2.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			out, err := runCollectorCommand(t, bin, env, "validate", "--config", filepath.Join(root, "examples", name))

@@ -239,6 +239,47 @@ func TestMaxSpansBoundsMemoryAndLosesNothing(t *testing.T) {
 	h.assertNothingHeld(t)
 }
 
+func TestMaxBytesBoundsMemoryAndLosesNothing(t *testing.T) {
+	t.Parallel()
+	const batchSize = 256
+	batches, sum := workload.Generate(workload.Config{Seed: 6, Traces: 200, BatchSize: batchSize})
+	cfg := testConfig()
+	cfg.MaxBytes = 200 << 10
+	cfg.Wait, cfg.MaxWait = time.Hour, 2*time.Hour // only max_bytes emits while feeding
+	h := newHarness(t, cfg, nil)
+	heldBytes := func() (inMap, held int64) {
+		h.a.mu.Lock()
+		defer h.a.mu.Unlock()
+		return h.a.mapBytes, h.a.heldBytes
+	}
+	var peak, largest int64
+	h.sink.during = func(ptrace.Traces) {
+		_, held := heldBytes()
+		peak = max(peak, held)
+	}
+	ctx := context.Background()
+	early := false
+	for _, td := range batches {
+		_, before := heldBytes()
+		require.NoError(t, h.a.ConsumeTraces(ctx, td))
+		inMap, after := heldBytes()
+		largest = max(largest, after-before)
+		early = early || len(h.sink.emitted()) > 0
+		require.LessOrEqual(t, inMap, cfg.MaxBytes, "held traces over max_bytes after ConsumeTraces")
+	}
+	require.True(t, early, "max_bytes emitted traces early")
+	assert.LessOrEqual(t, peak, cfg.MaxBytes+2*largest, "memory bound: max_bytes plus the incoming batch")
+	require.NoError(t, h.a.Shutdown(ctx))
+	seen := spanCounts(h.sink.emitted())
+	require.Len(t, seen, len(sum.SpanIDs))
+	for _, id := range sum.SpanIDs {
+		require.Equal(t, 1, seen[id], "span %s", id)
+	}
+	inMap, held := heldBytes()
+	assert.Zero(t, inMap+held)
+	h.assertNothingHeld(t)
+}
+
 func TestRetriesUntilTheExporterAccepts(t *testing.T) {
 	t.Parallel()
 	for _, failures := range []int{1, 3, 5} {
@@ -446,7 +487,7 @@ func TestShutdown(t *testing.T) {
 		h.assertNothingHeld(t)
 		require.NoError(t, h.a.Shutdown(ctx), "twice is fine")
 		assert.ErrorIs(t, h.a.ConsumeTraces(ctx, batch()), errShutdown)
-		assert.ErrorIs(t, h.a.Start(ctx), errShutdown)
+		assert.ErrorIs(t, h.a.Start(ctx, nil), errShutdown)
 	})
 	t.Run("names what could not be handed on", func(t *testing.T) {
 		t.Parallel()
@@ -476,8 +517,8 @@ func TestShutdown(t *testing.T) {
 				return nil
 			}, nil, nil)
 		ctx := context.Background()
-		require.NoError(t, a.Start(ctx))
-		require.NoError(t, a.Start(ctx), "a second Start is a no-op")
+		require.NoError(t, a.Start(ctx, nil))
+		require.NoError(t, a.Start(ctx, nil), "a second Start is a no-op")
 		require.NoError(t, a.ConsumeTraces(ctx, batch()))
 		require.Eventually(t, func() bool {
 			mu.Lock()
@@ -654,7 +695,7 @@ func TestConcurrentConsumers(t *testing.T) {
 			return nil
 		}, nil, nil)
 	ctx := context.Background()
-	require.NoError(t, a.Start(ctx))
+	require.NoError(t, a.Start(ctx, nil))
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
@@ -730,7 +771,7 @@ func numberedBatches(n int) []*outBatch {
 		for j := range specs {
 			specs[j] = spanSpec{service: "a", scope: "s", trace: byte(i + 1), span: byte(j + 1)}
 		}
-		out[i] = &outBatch{td: makeBatch(specs...), spans: i + 1, traces: 1}
+		out[i] = &outBatch{td: makeBatch(specs...), decoded: true, spans: i + 1}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelsentry/sentryexporter/internal/workload"
@@ -46,11 +47,14 @@ func BenchmarkAssembly(b *testing.B) {
 	b.Logf("%d spans in %d batches", spans, len(batches))
 	ctx := context.Background()
 	next := func(context.Context, ptrace.Traces) error { return nil }
-	run := func(b *testing.B, cfg Config) {
+	run := func(b *testing.B, cfg Config, host component.Host) {
 		perSpan(b, spans, func() {
 			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			a := New(cfg, next, nil, nil)
 			a.now, a.base = clock.Now, clock.Now()
+			if err := a.Start(ctx, host); err != nil {
+				b.Fatal(err)
+			}
 			for _, td := range batches {
 				if err := a.ConsumeTraces(ctx, td); err != nil {
 					b.Fatal(err)
@@ -63,11 +67,18 @@ func BenchmarkAssembly(b *testing.B) {
 			}
 		})
 	}
+	quiet := Config{Enabled: true, Wait: 2 * time.Second, MaxWait: 30 * time.Second, MaxSpans: DefaultMaxSpans, MaxBytes: DefaultMaxBytes}
 	b.Run("quiet", func(b *testing.B) {
-		run(b, Config{Enabled: true, Wait: 2 * time.Second, MaxWait: 30 * time.Second, MaxSpans: DefaultMaxSpans})
+		run(b, quiet, nil)
+	})
+	b.Run("quiet_storage", func(b *testing.B) {
+		// Every span is written to file_storage (fsync off, its default) and deleted once handed on.
+		cfg := quiet
+		cfg.Storage = &fileStorageID
+		run(b, cfg, startFileStorage(b, b.TempDir()))
 	})
 	b.Run("max_spans_pressure", func(b *testing.B) {
-		run(b, Config{Enabled: true, Wait: time.Hour, MaxWait: 2 * time.Hour, MaxSpans: 5000})
+		run(b, Config{Enabled: true, Wait: time.Hour, MaxWait: 2 * time.Hour, MaxSpans: 5000, MaxBytes: DefaultMaxBytes}, nil)
 	})
 }
 

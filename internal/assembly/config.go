@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/otelsentry/sentryexporter/internal/durations"
 )
 
@@ -17,6 +19,9 @@ const (
 	DefaultMaxWait = 30 * time.Second
 	// DefaultMaxSpans bounds memory: at roughly 1-2 KiB per span in pdata, 100k spans is 100-200 MiB.
 	DefaultMaxSpans = 100_000
+	// DefaultMaxBytes bounds the encoded spans held (OTLP protobuf, about 300 bytes a span on the test
+	// workload): 32 MiB holds a burst of about 100k spans whole. See docs/assembly.md for the heap it costs.
+	DefaultMaxBytes = 32 << 20
 	// MinWait is the shortest quiet period accepted: below it assembly groups nothing (an SDK's spans of
 	// one trace arrive milliseconds apart), and it catches a bare number, which the collector reads as ns.
 	MinWait = 100 * time.Millisecond
@@ -30,6 +35,8 @@ var (
 	ErrMaxWaitShorterThanWait = errors.New("must not be shorter than trace_assembly.wait")
 	// ErrMaxSpansNotPositive means trace_assembly.max_spans leaves no room to hold anything.
 	ErrMaxSpansNotPositive = errors.New("must be positive")
+	// ErrMaxBytesNotPositive means trace_assembly.max_bytes leaves no room to hold anything.
+	ErrMaxBytesNotPositive = errors.New("must be positive")
 )
 
 // Config is the `trace_assembly` section of the exporter's configuration.
@@ -43,11 +50,18 @@ type Config struct {
 	// MaxSpans bounds the spans held. When exceeded, the oldest traces are emitted early, as they are;
 	// nothing is dropped.
 	MaxSpans int `mapstructure:"max_spans"`
+	// MaxBytes bounds the bytes of the held spans, which are held encoded as OTLP protobuf. When
+	// exceeded, the oldest traces are emitted early, as they are; nothing is dropped.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// Storage names a storage extension (e.g. file_storage). When set, held spans are written to it
+	// before ConsumeTraces returns and deleted once handed on, and a start recovers what an earlier
+	// run held: a crash loses nothing the receiver acknowledged.
+	Storage *component.ID `mapstructure:"storage"`
 }
 
 // DefaultConfig returns assembly switched on with the default quiet period, cap and memory bound.
 func DefaultConfig() Config {
-	return Config{Enabled: true, Wait: DefaultWait, MaxWait: DefaultMaxWait, MaxSpans: DefaultMaxSpans}
+	return Config{Enabled: true, Wait: DefaultWait, MaxWait: DefaultMaxWait, MaxSpans: DefaultMaxSpans, MaxBytes: DefaultMaxBytes}
 }
 
 // Validate reports every bad setting at once, naming its configuration key. A disabled section is not
@@ -69,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSpans <= 0 {
 		errs = append(errs, fmt.Errorf("trace_assembly.max_spans %d: %w", c.MaxSpans, ErrMaxSpansNotPositive))
+	}
+	if c.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("trace_assembly.max_bytes %d: %w", c.MaxBytes, ErrMaxBytesNotPositive))
 	}
 	return errors.Join(errs...)
 }

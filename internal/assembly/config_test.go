@@ -42,6 +42,12 @@ func TestConfigValidate(t *testing.T) {
 			wantMsg: []string{"trace_assembly.max_spans -3"},
 		},
 		{
+			name:    "zero max_bytes",
+			mutate:  func(c *Config) { c.MaxBytes = 0 },
+			wantErr: []error{ErrMaxBytesNotPositive},
+			wantMsg: []string{"trace_assembly.max_bytes 0"},
+		},
+		{
 			name:    "all wrong at once",
 			mutate:  func(c *Config) { c.Wait, c.MaxWait, c.MaxSpans = -time.Second, -2*time.Second, 0 },
 			wantErr: []error{ErrWaitNotPositive, ErrMaxWaitShorterThanWait, ErrMaxSpansNotPositive},
@@ -71,5 +77,5 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, Config{Enabled: true, Wait: 5 * time.Second, MaxWait: 30 * time.Second, MaxSpans: 100_000}, DefaultConfig())
+	assert.Equal(t, Config{Enabled: true, Wait: 5 * time.Second, MaxWait: 30 * time.Second, MaxSpans: 100_000, MaxBytes: 32 << 20}, DefaultConfig())
 }

@@ -18,36 +18,44 @@ type heldTrace struct {
 	// assembler's base time (monotonic, immune to wall clock steps).
 	first, last time.Duration
 	spans       int
-	// groups holds the spans per resource and scope. A trace touches a handful of services, so a slice
-	// searched linearly beats a map.
-	groups []traceGroup
+	// frags holds the spans, one fragment per incoming batch that carried some of them.
+	frags []fragment
 	// late marks a trace whose id was emitted before: its spans are follow-ups.
 	late bool
 	// link chains the trace into the assembler's two lists: by first arrival and by latest arrival.
 	link [2]traceLinks
+	// headPart and lastPart chain this fragment's parts while a batch is cut (indexes into the cut's
+	// parts), so cutting allocates nothing per fragment beyond the heldTrace itself.
+	headPart, lastPart int32
 }
 
-// traceGroup is the spans of one trace that share a resource and scope.
-type traceGroup struct {
-	// local indexes the incoming batch's resource/scope pairs while a fragment is being cut; scope
-	// replaces it once the fragment is merged under the assembler's lock.
-	local int32
-	// count is the number of spans cut will put into spans, so it can size the slice once.
-	count int
-	scope *scopeEntry
-	spans ptrace.SpanSlice
+// fragment is the spans of one trace that arrived in one batch, held as OTLP protobuf: a TracesData
+// with one ResourceSpans per resource/scope pair of the batch that the trace's spans carry (resource
+// and scope left empty: they are held once, in the registry, and on disk in the record's table).
+// Held as bytes, a span costs its protobuf size (about 300 bytes on the test workload) instead of the
+// 2-4 KiB of pdata, and the bytes are what storage writes anyway.
+type fragment struct {
+	rec *record
+	// index is the fragment's position in its record, part of its storage key.
+	index uint32
+	// locals are the record's resource/scope pairs of data's ResourceSpans, in order.
+	locals []int32
+	spans  int32
+	data   []byte
 }
 
-// groupFor returns the index of the group of t for the batch-local resource/scope pair local, creating
-// it. Spans of one scope usually arrive together, so the last group is tried first.
-func (t *heldTrace) groupFor(local int32) int32 {
-	for i := len(t.groups) - 1; i >= 0; i-- {
-		if t.groups[i].local == local {
-			return int32(i)
-		}
-	}
-	t.groups = append(t.groups, traceGroup{local: local, spans: ptrace.NewSpanSlice()})
-	return int32(len(t.groups) - 1)
+// record is one incoming batch as the assembler holds it: the buffer all its fragments are slices of,
+// the batch's resources and scopes, and, with storage, the sequence number its keys carry. A record
+// lives (in memory and on disk) until its last fragment is handed on.
+type record struct {
+	seq  uint64
+	size int
+	// scopes are the registry entries of the batch's resource/scope pairs, by local index.
+	scopes []*scopeEntry
+	// inMap counts fragments in held traces; live counts fragments not yet handed on (inMap plus those
+	// being handed on or waiting for a retry).
+	inMap, live int
+	stored      bool
 }
 
 // traceLinks are one list's neighbours of a trace.

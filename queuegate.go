@@ -1,0 +1,113 @@
+package sentryexporter
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// queueGate paces trace assembly's hand-over into an in-memory sending queue. Assembly emits a burst
+// as soon as it goes quiet; the queue would then hold all of it decoded, as pdata, while its consumers
+// work through it (about 100 MiB for 100k spans). The gate lets assembly hand on a batch only while
+// fewer than limit spans wait in the queue, so the rest waits in assembly, encoded (a tenth of the
+// memory) and, with trace_assembly.storage, on disk. A persistent queue needs no gate: what waits in
+// it is on disk.
+//
+// Spans wait from the hand-over until a queue consumer starts pushing them. A retried push is counted
+// once: the gate remembers the batches it saw start (by their first span and size). A batch the
+// exporter narrowed after a partial failure is new to it and counted again, which only loosens the
+// gate; the count never goes below zero.
+type queueGate struct {
+	limit int
+
+	mu      sync.Mutex
+	room    *sync.Cond
+	waiting int
+	seen    map[batchKey]struct{}
+	ring    []batchKey
+	next    int
+}
+
+// batchKey identifies a batch for the gate: its first span and its span count.
+type batchKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+	spans int
+}
+
+const gateMemory = 4096
+
+func newQueueGate(limit int) *queueGate {
+	g := &queueGate{limit: limit, seen: make(map[batchKey]struct{}, gateMemory), ring: make([]batchKey, gateMemory)}
+	g.room = sync.NewCond(&g.mu)
+	return g
+}
+
+// handOn waits until the queue has room (or ctx ends), then hands td to next.
+func (g *queueGate) handOn(ctx context.Context, td ptrace.Traces, next func(context.Context, ptrace.Traces) error) error {
+	n := td.SpanCount()
+	stop := context.AfterFunc(ctx, func() {
+		g.mu.Lock()
+		g.room.Broadcast()
+		g.mu.Unlock()
+	})
+	defer stop()
+	g.mu.Lock()
+	// A batch larger than limit goes alone, once nothing waits.
+	for g.waiting > 0 && g.waiting+n > g.limit && ctx.Err() == nil {
+		g.room.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		g.mu.Unlock()
+		return err
+	}
+	g.waiting += n
+	g.mu.Unlock()
+	if err := next(ctx, td); err != nil {
+		g.started(n)
+		return err
+	}
+	return nil
+}
+
+// push wraps the exporter's push: a batch's first attempt takes its spans off the waiting count.
+func (g *queueGate) push(push func(context.Context, ptrace.Traces) error) func(context.Context, ptrace.Traces) error {
+	return func(ctx context.Context, td ptrace.Traces) error {
+		if key, ok := gateKeyOf(td); ok {
+			g.mu.Lock()
+			_, retried := g.seen[key]
+			if !retried {
+				delete(g.seen, g.ring[g.next])
+				g.ring[g.next] = key
+				g.next = (g.next + 1) % len(g.ring)
+				g.seen[key] = struct{}{}
+			}
+			g.mu.Unlock()
+			if !retried {
+				g.started(key.spans)
+			}
+		}
+		return push(ctx, td)
+	}
+}
+
+func (g *queueGate) started(n int) {
+	g.mu.Lock()
+	g.waiting = max(g.waiting-n, 0)
+	g.room.Broadcast()
+	g.mu.Unlock()
+}
+
+func gateKeyOf(td ptrace.Traces) (batchKey, bool) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			if ss.Spans().Len() > 0 {
+				sp := ss.Spans().At(0)
+				return batchKey{trace: sp.TraceID(), span: sp.SpanID(), spans: td.SpanCount()}, true
+			}
+		}
+	}
+	return batchKey{}, false
+}

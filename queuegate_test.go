@@ -1,0 +1,96 @@
+package sentryexporter
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// gateBatch is a batch of n spans whose first span id is id.
+func gateBatch(id byte, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range n {
+		sp := spans.AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID{0: id})
+		sp.SetSpanID(pcommon.SpanID{0: id, 7: byte(i + 1)})
+	}
+	return td
+}
+
+func TestQueueGateWaitsUntilAConsumerStartsABatch(t *testing.T) {
+	t.Parallel()
+	g := newQueueGate(10)
+	queue := make(chan ptrace.Traces, 10)
+	enqueue := func(_ context.Context, td ptrace.Traces) error {
+		queue <- td
+		return nil
+	}
+	var pushed []int
+	push := g.push(func(_ context.Context, td ptrace.Traces) error {
+		pushed = append(pushed, td.SpanCount())
+		return nil
+	})
+	ctx := context.Background()
+	require.NoError(t, g.handOn(ctx, gateBatch(1, 6), enqueue))
+	require.NoError(t, g.handOn(ctx, gateBatch(2, 4), enqueue), "6+4 spans fit a limit of 10")
+
+	third := make(chan error)
+	go func() { third <- g.handOn(ctx, gateBatch(3, 5), enqueue) }()
+	// The third batch is handed on only once a consumer started the first: that is the only way it
+	// can reach the queue, so the queue's order shows the gate waited.
+	first := <-queue
+	require.NoError(t, push(ctx, first))
+	require.NoError(t, <-third)
+	second, last := <-queue, <-queue
+	assert.Equal(t, 4, second.SpanCount())
+	assert.Equal(t, 5, last.SpanCount())
+	assert.Equal(t, []int{6}, pushed)
+	g.mu.Lock()
+	assert.Equal(t, 9, g.waiting)
+	g.mu.Unlock()
+}
+
+func TestQueueGateCountsARetriedBatchOnce(t *testing.T) {
+	t.Parallel()
+	g := newQueueGate(100)
+	ctx := context.Background()
+	enqueue := func(context.Context, ptrace.Traces) error { return nil }
+	require.NoError(t, g.handOn(ctx, gateBatch(1, 30), enqueue))
+	require.NoError(t, g.handOn(ctx, gateBatch(2, 30), enqueue))
+	retryable := errors.New("sentry answered 503")
+	push := g.push(func(context.Context, ptrace.Traces) error { return retryable })
+	td := gateBatch(1, 30)
+	for range 3 {
+		require.ErrorIs(t, push(ctx, td), retryable)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	assert.Equal(t, 30, g.waiting, "three attempts of one batch take its spans off once")
+}
+
+func TestQueueGateLargeBatchGoesAloneAndErrorsGiveRoomBack(t *testing.T) {
+	t.Parallel()
+	g := newQueueGate(10)
+	ctx := context.Background()
+	full := errors.New("sending queue is full")
+	require.ErrorIs(t, g.handOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return full }), full)
+	g.mu.Lock()
+	assert.Zero(t, g.waiting, "a refused batch does not wait in the queue")
+	g.mu.Unlock()
+	require.NoError(t, g.handOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return nil }),
+		"a batch larger than the limit goes when nothing waits")
+
+	canceled, cancel := context.WithCancel(ctx)
+	blocked := make(chan error)
+	go func() {
+		blocked <- g.handOn(canceled, gateBatch(2, 1), func(context.Context, ptrace.Traces) error { return nil })
+	}()
+	cancel()
+	require.ErrorIs(t, <-blocked, context.Canceled, "the wait ends with the context")
+}
