@@ -146,7 +146,7 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 		return nil, err
 	}
 	exp := sh.exp
-	push, next := exp.pushTraces, func(context.Context, ptrace.Traces) error { return nil }
+	push := exp.pushTraces
 	var gate *queueGate
 	if q := c.QueueConfig.Get(); c.TraceAssembly.Enabled && q != nil && q.StorageID == nil {
 		gate = newQueueGate(gateLimit)
@@ -168,7 +168,7 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	}
 	// Assembly runs before the sending queue, so the queue (persistent or not) holds whole traces
 	// and retries never regroup them; see docs/assembly.md.
-	next = sender.ConsumeTraces
+	next := sender.ConsumeTraces
 	if gate != nil {
 		next = func(ctx context.Context, td ptrace.Traces) error { return gate.handOn(ctx, td, sender.ConsumeTraces) }
 	}

@@ -153,7 +153,6 @@ func BenchmarkPeakHeapBurst(b *testing.B) {
 	for i, td := range batches {
 		corpus[i] = workload.MarshalOTLP(td)
 	}
-	batches = nil
 	for _, storage := range []bool{false, true} {
 		name := "default"
 		if storage {
@@ -173,7 +172,7 @@ func peakHeapBurst(b *testing.B, corpus [][]byte, spans int, withStorage bool) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
 	set := exportertest.NewNopSettings(f.Type())
-	var host component.Host = componenttest.NewNopHost()
+	host := component.Host(componenttest.NewNopHost())
 	if withStorage {
 		storageID := component.MustNewID("file_storage")
 		cfg.TraceAssembly.Storage = &storageID

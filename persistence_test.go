@@ -184,7 +184,7 @@ func TestAssemblyStorageKeepsWhatSentryRefusedAtShutdown(t *testing.T) {
 	batches, summary := workload.Generate(workload.Config{Seed: 13, Traces: 40, BatchSize: 128})
 	segments := 0
 	for _, ev := range transformEvents(mergeBatches(batches), testOptions) {
-		if ev.category == "transaction" {
+		if ev.Category == "transaction" {
 			segments++
 		}
 	}

@@ -134,7 +134,6 @@ type localGroup struct {
 	ss    ptrace.ScopeSpans
 	rHash uint64
 	sHash uint64
-	entry *scopeEntry
 }
 
 // registry deduplicates resources and scopes across batches. Hash collisions are resolved by comparing
