@@ -130,7 +130,17 @@ func subsetLogs(ld plog.Logs, positions []sentrylogs.Position) plog.Logs {
 	for _, p := range positions {
 		want[p] = struct{}{}
 	}
+	return copyLogRecords(ld, func(pos sentrylogs.Position, _ int) bool {
+		_, ok := want[pos]
+		return ok
+	})
+}
+
+// copyLogRecords copies the records keep accepts, by position or by index in batch order, into a
+// new batch with their resources and scopes.
+func copyLogRecords(ld plog.Logs, keep func(pos sentrylogs.Position, index int) bool) plog.Logs {
 	out := plog.NewLogs()
+	index := 0
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -141,7 +151,9 @@ func subsetLogs(ld plog.Logs, positions []sentrylogs.Position) plog.Logs {
 			var outSL plog.ScopeLogs
 			haveSL := false
 			for li := 0; li < sl.LogRecords().Len(); li++ {
-				if _, ok := want[sentrylogs.Position{Resource: int32(ri), Scope: int32(si), Record: int32(li)}]; !ok {
+				kept := keep(sentrylogs.Position{Resource: int32(ri), Scope: int32(si), Record: int32(li)}, index)
+				index++
+				if !kept {
 					continue
 				}
 				if !haveRL {

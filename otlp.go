@@ -21,6 +21,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/sentrylogs"
 	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/transport"
 )
@@ -476,48 +477,14 @@ func otlpLogBody(ld plog.Logs, n int) *otlpBody {
 
 // copyLogs copies the records whose index (in batch order) lies in one of ranges into a new batch.
 func copyLogs(ld plog.Logs, ranges [][2]int) plog.Logs {
-	out := plog.NewLogs()
-	in := func(i int) bool {
+	return copyLogRecords(ld, func(_ sentrylogs.Position, i int) bool {
 		for _, r := range ranges {
 			if i >= r[0] && i < r[1] {
 				return true
 			}
 		}
 		return false
-	}
-	i := 0
-	rls := ld.ResourceLogs()
-	for ri := 0; ri < rls.Len(); ri++ {
-		rl := rls.At(ri)
-		var outRL plog.ResourceLogs
-		haveRL := false
-		for si := 0; si < rl.ScopeLogs().Len(); si++ {
-			sl := rl.ScopeLogs().At(si)
-			var outSL plog.ScopeLogs
-			haveSL := false
-			for li := 0; li < sl.LogRecords().Len(); li++ {
-				keep := in(i)
-				i++
-				if !keep {
-					continue
-				}
-				if !haveRL {
-					outRL = out.ResourceLogs().AppendEmpty()
-					rl.Resource().CopyTo(outRL.Resource())
-					outRL.SetSchemaUrl(rl.SchemaUrl())
-					haveRL = true
-				}
-				if !haveSL {
-					outSL = outRL.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(outSL.Scope())
-					outSL.SetSchemaUrl(sl.SchemaUrl())
-					haveSL = true
-				}
-				sl.LogRecords().At(li).CopyTo(outSL.LogRecords().AppendEmpty())
-			}
-		}
-	}
-	return out
+	})
 }
 
 // enrichLogs is enrichTraces for logs: the default environment on resources that name none, and
