@@ -84,25 +84,3 @@ func ErrorEvents(scratch *Scratch, td ptrace.Traces, traces map[pcommon.TraceID]
 	b.assignHeads()
 	return b.build(b.appendErrorJobs(nil)), b.repairs
 }
-
-// collect indexes one span as collectSpans does.
-func (b *batchTransform) collect(span ptrace.Span, pos SpanPosition) {
-	e := spanEntry{
-		pos:      pos,
-		span:     span,
-		resource: int(pos.Resource),
-		traceID:  span.TraceID(),
-		spanID:   span.SpanID(),
-		parentID: span.ParentSpanID(),
-		start:    span.StartTimestamp(),
-		end:      span.EndTimestamp(),
-		head:     -1,
-		parent:   -1,
-	}
-	if r, ok := b.opts.Retry[pos]; ok {
-		e.resend, e.firstAttempt = r.Owes, r.FirstAttempt
-	}
-	b.repairSpan(&e)
-	b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
-	b.entries = append(b.entries, e)
-}

@@ -367,27 +367,32 @@ func (b *batchTransform) collectSpans(td ptrace.Traces) {
 			spans := sss.At(si).Spans()
 			for pi := 0; pi < spans.Len(); pi++ {
 				span := spans.At(pi)
-				e := spanEntry{
-					pos:      SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)},
-					span:     span,
-					resource: ri,
-					traceID:  span.TraceID(),
-					spanID:   span.SpanID(),
-					parentID: span.ParentSpanID(),
-					start:    span.StartTimestamp(),
-					end:      span.EndTimestamp(),
-					head:     -1,
-					parent:   -1,
-				}
-				if r, ok := b.opts.Retry[e.pos]; ok {
-					e.resend, e.firstAttempt = r.Owes, r.FirstAttempt
-				}
-				b.repairSpan(&e)
-				b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
-				b.entries = append(b.entries, e)
+				b.collect(span, SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)})
 			}
 		}
 	}
+}
+
+// collect indexes one span: its entry with the repaired ids and timestamps every later step reads.
+func (b *batchTransform) collect(span ptrace.Span, pos SpanPosition) {
+	e := spanEntry{
+		pos:      pos,
+		span:     span,
+		resource: int(pos.Resource),
+		traceID:  span.TraceID(),
+		spanID:   span.SpanID(),
+		parentID: span.ParentSpanID(),
+		start:    span.StartTimestamp(),
+		end:      span.EndTimestamp(),
+		head:     -1,
+		parent:   -1,
+	}
+	if r, ok := b.opts.Retry[pos]; ok {
+		e.resend, e.firstAttempt = r.Owes, r.FirstAttempt
+	}
+	b.repairSpan(&e)
+	b.index[keyOf(e.traceID, e.spanID)] = len(b.entries)
+	b.entries = append(b.entries, e)
 }
 
 // repairSpan makes e acceptable to Sentry, which discards a whole transaction for one span with a
