@@ -33,6 +33,9 @@ var (
 	ErrWaitNotPositive = errors.New("must be positive")
 	// ErrMaxWaitShorterThanWait means trace_assembly.max_wait would end a hold before the quiet period could.
 	ErrMaxWaitShorterThanWait = errors.New("must not be shorter than trace_assembly.wait")
+	// ErrStorageWithoutAssembly means trace_assembly.storage is set while assembly is off, so nothing
+	// would be stored.
+	ErrStorageWithoutAssembly = errors.New("set, but trace assembly is off (trace_assembly.enabled is false, the default with protocol: otlp): nothing would be stored")
 	// ErrMaxSpansNotPositive means trace_assembly.max_spans leaves no room to hold anything.
 	ErrMaxSpansNotPositive = errors.New("must be positive")
 	// ErrMaxBytesNotPositive means trace_assembly.max_bytes leaves no room to hold anything.
@@ -68,6 +71,10 @@ func DefaultConfig() Config {
 // checked, so switching assembly off never makes a configuration invalid.
 func (c Config) Validate() error {
 	if !c.Enabled {
+		if c.Storage != nil {
+			// A user who asked for held spans on disk would otherwise believe them safe.
+			return fmt.Errorf("trace_assembly.storage %s: %w", c.Storage, ErrStorageWithoutAssembly)
+		}
 		return nil
 	}
 	var errs []error

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,6 +20,15 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults", mutate: func(*Config) {}},
 		{name: "disabled with nonsense is fine", mutate: func(c *Config) { *c = Config{Enabled: false, Wait: -1} }},
+		{
+			name: "storage without assembly",
+			mutate: func(c *Config) {
+				id := component.MustNewID("file_storage")
+				*c = Config{Enabled: false, Storage: &id}
+			},
+			wantErr: []error{ErrStorageWithoutAssembly},
+			wantMsg: []string{"trace_assembly.storage file_storage: set, but trace assembly is off"},
+		},
 		{
 			name:    "zero wait",
 			mutate:  func(c *Config) { c.Wait = 0 },
