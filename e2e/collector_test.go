@@ -155,6 +155,14 @@ type collector struct {
 	output                                      *lockedBuffer
 	exited                                      chan struct{}
 	waitErr                                     error
+	cancel                                      context.CancelFunc
+}
+
+// stop sends the collector SIGTERM and waits until it has exited (a graceful stop, as a rolling
+// deploy does). The cleanup of startCollectorCommand still checks that the exit was clean.
+func (c *collector) stop() {
+	c.cancel()
+	<-c.exited
 }
 
 // collectorPorts are the loopback ports a test config listens on.
@@ -189,7 +197,7 @@ func startCollectorCommand(t *testing.T, ports collectorPorts, dir string, env [
 	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	c := &collector{
 		httpPort: ports.HTTP, grpcPort: ports.GRPC, healthPort: ports.Health, metricsPort: ports.Metrics,
-		output: &lockedBuffer{}, exited: make(chan struct{}),
+		output: &lockedBuffer{}, exited: make(chan struct{}), cancel: cancel,
 	}
 	cmd.Stdout, cmd.Stderr = c.output, c.output
 	// A graceful stop first: it is what users do, and it drains the exporter.
