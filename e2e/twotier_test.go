@@ -374,3 +374,51 @@ func TestTwoTier(t *testing.T) {
 		checkErrors(t, in, d.errors, d.spans)
 	})
 }
+
+// TestTwoTierThroughput measures spans per second through tier 1 and one or three tier-2 collectors,
+// from the first request until every span has reached a Sentry. It is a measurement, not a check, and
+// runs only with E2E_THROUGHPUT=1 (docs/scale-out.md has its figures):
+//
+//	E2E_THROUGHPUT=1 go test -count=1 -tags e2e -run TestTwoTierThroughput -v ./e2e/
+//
+// The time includes one trace_assembly.wait (tier2Wait) at the end, the same for both layouts.
+func TestTwoTierThroughput(t *testing.T) {
+	if os.Getenv("E2E_THROUGHPUT") != "1" {
+		t.Skip("a measurement: set E2E_THROUGHPUT=1")
+	}
+	root := repoRoot(t)
+	tier2Bin := buildCollector(t, root)
+	tier1Bin := buildTier1(t, root)
+	batches0, sum := workload.Generate(workload.Config{Seed: 5, Traces: 6000, BatchSize: 512})
+	rate := map[int]float64{}
+	for _, n := range []int{1, 3, 1, 3} {
+		t.Run(fmt.Sprintf("%d tier-2", n), func(t *testing.T) {
+			batches := make([]ptrace.Traces, len(batches0))
+			for i, b := range batches0 {
+				batches[i] = ptrace.NewTraces()
+				b.CopyTo(batches[i])
+			}
+			tt := startTwoTier(t, root, tier1Bin, tier2Bin, n)
+			url := "http://127.0.0.1:" + strconv.Itoa(tt.tier1.httpPort) + "/v1/traces"
+			var sent atomic.Int64
+			start := time.Now()
+			sendFromTwo(t, url, batches, 0, &sent)
+			for {
+				got := 0
+				for _, s := range tt.sentries {
+					got += s.SpanCount()
+				}
+				if got >= sum.Spans {
+					break
+				}
+				require.Less(t, time.Since(start), 5*time.Minute, "%d of %d spans", got, sum.Spans)
+				time.Sleep(20 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			r := float64(sum.Spans) / elapsed.Seconds()
+			rate[n] = max(rate[n], r)
+			t.Logf("%d tier-2: %d spans in %s: %.0f spans/s", n, sum.Spans, elapsed.Round(time.Millisecond), r)
+		})
+	}
+	t.Logf("best of two: 1 tier-2 %.0f spans/s, 3 tier-2 %.0f spans/s, ratio %.2f", rate[1], rate[3], rate[3]/rate[1])
+}
