@@ -39,9 +39,9 @@ const (
 	tier1OCBDir   = ".build/ocb-v0.161.0"
 	tier1Config   = "examples/two-tier/tier1.yaml"
 	tier2Config   = "examples/two-tier/tier2.yaml"
-	// tier2Wait is trace_assembly.wait of the tier-2 collectors in these tests (TRACE_WAIT): longer
-	// than the gap between two requests of the senders, shorter than the example's 5 s to keep the
-	// test short.
+	// tier2Wait is trace_assembly.wait of the tier-2 collectors (TRACE_WAIT) where the senders do not
+	// pause: longer than the time a trace's spans take to arrive, shorter than the example's 5 s to
+	// keep the test short. The restart test paces its requests and uses the example's 5 s.
 	tier2Wait = 2 * time.Second
 )
 
@@ -85,6 +85,7 @@ func buildTier1(t *testing.T, root string) string {
 // so that the test sees which collector sent what.
 type twoTier struct {
 	root, tier1Bin, tier2Bin string
+	wait                     time.Duration // trace_assembly.wait of tier 2
 	tier1                    *collector
 	tier2                    []*collector
 	tier2Ports               []collectorPorts
@@ -94,9 +95,9 @@ type twoTier struct {
 
 // startTwoTier starts n tier-2 collectors with examples/two-tier/tier2.yaml and tier 1 with
 // examples/two-tier/tier1.yaml in front of them, all on loopback ports of this run.
-func startTwoTier(t *testing.T, root, tier1Bin, tier2Bin string, n int) *twoTier {
+func startTwoTier(t *testing.T, root, tier1Bin, tier2Bin string, n int, wait time.Duration) *twoTier {
 	t.Helper()
-	tt := &twoTier{root: root, tier1Bin: tier1Bin, tier2Bin: tier2Bin}
+	tt := &twoTier{root: root, tier1Bin: tier1Bin, tier2Bin: tier2Bin, wait: wait}
 	endpoints := make([]string, 0, n)
 	for range n {
 		sentry := sentrytest.NewTest(t, sentrytest.WithAddr("127.0.0.1:0"))
@@ -105,7 +106,7 @@ func startTwoTier(t *testing.T, root, tier1Bin, tier2Bin string, n int) *twoTier
 			"SENTRY_DSN=" + sentry.DSN(),
 			"SENTRY_ENVIRONMENT=e2e-default",
 			"STORAGE_DIR=" + t.TempDir(),
-			"TRACE_WAIT=" + tier2Wait.String(),
+			"TRACE_WAIT=" + wait.String(),
 			"OTLP_GRPC_PORT=" + strconv.Itoa(ports.GRPC),
 			"HEALTH_PORT=" + strconv.Itoa(ports.Health),
 			"METRICS_PORT=" + strconv.Itoa(ports.Metrics),
@@ -175,7 +176,7 @@ func (tt *twoTier) requests() int {
 }
 
 // waitComplete waits until every sent span and exception has reached a Sentry and then until no
-// request has reached any of them for 2 × tier2Wait, so that a late duplicate (a retry) would have
+// request has reached any of them for 2 × trace_assembly.wait, so that a late duplicate (a retry) would have
 // been seen. It gives up when nothing new arrives for 30 s (a broken pipeline fails in seconds, not
 // at the test's timeout).
 func (tt *twoTier) waitComplete(t *testing.T, in *input) bool {
@@ -192,7 +193,7 @@ func (tt *twoTier) waitComplete(t *testing.T, in *input) bool {
 			complete = len(d.spans) >= len(in.spans) && len(d.errors) >= in.exceptions
 		}
 		switch {
-		case complete && now.Sub(lastChange) > 2*tier2Wait:
+		case complete && now.Sub(lastChange) > 2*tt.wait:
 			return true
 		case now.Sub(lastChange) > 30*time.Second:
 			d := tt.delivered()
@@ -270,7 +271,7 @@ func TestTwoTier(t *testing.T) {
 	tier1Bin := buildTier1(t, root)
 
 	t.Run("three tier-2 collectors, two senders", func(t *testing.T) {
-		tt := startTwoTier(t, root, tier1Bin, tier2Bin, 3)
+		tt := startTwoTier(t, root, tier1Bin, tier2Bin, 3, tier2Wait)
 		batches, in := twoTierWorkload(t, 19)
 		var sent atomic.Int64
 		url := "http://127.0.0.1:" + strconv.Itoa(tt.tier1.httpPort) + "/v1/traces"
@@ -308,14 +309,14 @@ func TestTwoTier(t *testing.T) {
 	})
 
 	t.Run("one tier-2 collector restarted mid-run", func(t *testing.T) {
-		tt := startTwoTier(t, root, tier1Bin, tier2Bin, 3)
+		tt := startTwoTier(t, root, tier1Bin, tier2Bin, 3, 5*time.Second)
 		batches, in := twoTierWorkload(t, 23)
 		var sent atomic.Int64
 		url := "http://127.0.0.1:" + strconv.Itoa(tt.tier1.httpPort) + "/v1/traces"
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			sendFromTwo(t, url, batches, 150*time.Millisecond, &sent)
+			sendFromTwo(t, url, batches, 400*time.Millisecond, &sent)
 		}()
 		// Stop collector 0 once a third of the requests are in, keep it away while the next third
 		// arrives, then start it again (same ports, same queue directory).
@@ -323,12 +324,12 @@ func TestTwoTier(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		tt.tier2[0].stop()
-		stoppedAt := sent.Load()
+		stoppedAt, stoppedTime := sent.Load(), time.Now()
 		for sent.Load() < int64(2*len(batches)/3) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		tt.tier2[0] = tt.startTier2(t, 0)
-		restartedAt := sent.Load()
+		restartedAt, away := sent.Load(), time.Since(stoppedTime)
 		<-done
 		require.EqualValues(t, len(batches), sent.Load())
 		require.True(t, tt.waitComplete(t, in))
@@ -362,10 +363,10 @@ func TestTwoTier(t *testing.T) {
 				owned0++
 			}
 		}
-		t.Logf("restart of tier-2 collector 0 (stopped after request %d of %d, started again after %d): "+
+		t.Logf("restart of tier-2 collector 0 (stopped after request %d of %d, healthy again after %d, away %s): "+
 			"%d spans, %d traces (%d owned by collector 0): lost %d spans, duplicated %d, traces split between collectors %d, "+
 			"traces in more transactions than segments %d (%d of them owned by collector 0), %d extra transactions",
-			stoppedAt, len(batches), restartedAt, len(in.spans), len(in.traceIDs), owned0, lost, dup, splitOwners,
+			stoppedAt, len(batches), restartedAt, away.Round(10*time.Millisecond), len(in.spans), len(in.traceIDs), owned0, lost, dup, splitOwners,
 			fragmented, fragmentedOwned0, extra)
 		assert.Zero(t, lost, "spans lost")
 		assert.Zero(t, dup, "spans delivered twice")
@@ -398,7 +399,7 @@ func TestTwoTierThroughput(t *testing.T) {
 				batches[i] = ptrace.NewTraces()
 				b.CopyTo(batches[i])
 			}
-			tt := startTwoTier(t, root, tier1Bin, tier2Bin, n)
+			tt := startTwoTier(t, root, tier1Bin, tier2Bin, n, tier2Wait)
 			url := "http://127.0.0.1:" + strconv.Itoa(tt.tier1.httpPort) + "/v1/traces"
 			var sent atomic.Int64
 			start := time.Now()
