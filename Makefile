@@ -24,7 +24,8 @@ norace:
 	$(GO) test -count=1 -timeout 10m -run 'Alloc|TestDeliveryUnderFaults' $(PKGS)
 
 ## e2e: builds a collector with ocb and sends OTLP through it to the local Sentry receiver; builds another
-## one in a temp dir exactly as docs/collector-build.md says, and runs examples/collector.yaml with it.
+## one in a temp dir exactly as docs/collector-build.md says, and runs examples/collector.yaml with it;
+## runs the two tiers of docs/scale-out.md (tier 1 is a third, cached ocb build).
 e2e:
 	$(GO) test -count=1 -timeout 30m -tags e2e ./e2e/...
 

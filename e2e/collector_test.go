@@ -156,6 +156,7 @@ type collector struct {
 	exited                                      chan struct{}
 	waitErr                                     error
 	process                                     *os.Process
+	cancel                                      context.CancelFunc
 	// killed marks a collector stopped with SIGKILL on purpose: its exit status is not checked.
 	killed bool
 }
@@ -165,6 +166,13 @@ func (c *collector) kill(t *testing.T) {
 	t.Helper()
 	c.killed = true
 	require.NoError(t, c.process.Signal(syscall.SIGKILL))
+	<-c.exited
+}
+
+// stop sends the collector SIGTERM and waits until it has exited (a graceful stop, as a rolling
+// deploy does). The cleanup of startCollectorCommand still checks that the exit was clean.
+func (c *collector) stop() {
+	c.cancel()
 	<-c.exited
 }
 
@@ -200,7 +208,7 @@ func startCollectorCommand(t *testing.T, ports collectorPorts, dir string, env [
 	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	c := &collector{
 		httpPort: ports.HTTP, grpcPort: ports.GRPC, healthPort: ports.Health, metricsPort: ports.Metrics,
-		output: &lockedBuffer{}, exited: make(chan struct{}),
+		output: &lockedBuffer{}, exited: make(chan struct{}), cancel: cancel,
 	}
 	cmd.Stdout, cmd.Stderr = c.output, c.output
 	// A graceful stop first: it is what users do, and it drains the exporter.

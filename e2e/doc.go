@@ -11,4 +11,10 @@
 // directory it runs the page's marked code blocks (ocb install, manifest, build, start) and sends
 // traces through the collector it built with examples/collector.yaml. That is a second ocb build,
 // about 1.5 minutes on 2 cores with warm Go caches.
+//
+// TestTwoTier runs docs/scale-out.md's two tiers: tier 1 (examples/two-tier/tier1.yaml, contrib's
+// load_balancing exporter by trace id) from its own ocb build of examples/two-tier/tier1-builder-config.yaml
+// (v0.161.0, cached in .build/otelcol-tier1 and rebuilt only when the manifest's hash changes, about
+// 3 minutes cold), in front of three otelcol-sentry collectors running examples/two-tier/tier2.yaml, and
+// restarts one of them mid-run. TestTwoTierThroughput (E2E_THROUGHPUT=1 only) measures one against three.
 package e2e

@@ -382,11 +382,11 @@ func testExamplesValidate(t *testing.T, bin, root string) {
 	}
 	t.Run("two-tier/tier1.yaml", func(t *testing.T) {
 		t.Parallel()
-		// Tier 1 uses contrib's load_balancing exporter, which is not in this build: the only error
-		// must be that unknown type, so the rest of the file is known to be well formed.
+		// Tier 1 uses contrib's load_balancing exporter, which is not in this build (TestTwoTier runs
+		// it with its own): the only error must be that unknown type.
 		out, err := runCollectorCommand(t, bin, env, "validate", "--config", filepath.Join(root, "examples", "two-tier", "tier1.yaml"))
 		require.Error(t, err)
-		assert.Contains(t, out, `'exporters' unknown type: "loadbalancing"`)
+		assert.Contains(t, out, `'exporters' unknown type: "load_balancing"`)
 		assert.Equal(t, 1, strings.Count(out, "unknown type"), out)
 	})
 }
@@ -402,6 +402,8 @@ type input struct {
 	// of more than 1000 spans.
 	heads, transactions int
 	largestSegment      int
+	// transactionsByTrace is transactions per trace id.
+	transactionsByTrace map[string]int
 }
 
 // inputSpan is one sent span with what its transaction and error events must show.
@@ -430,7 +432,10 @@ const (
 // CONSUMER, or its parent belongs to another service.name; every other span joins its parent's.
 // A segment of more than 1000 spans becomes several transactions of at most 1000.
 func newInput(requests ...ptrace.Traces) *input {
-	in := &input{spans: map[string]*inputSpan{}, traceIDs: map[string]bool{}, exceptionTypes: map[string][]string{}}
+	in := &input{
+		spans: map[string]*inputSpan{}, traceIDs: map[string]bool{}, exceptionTypes: map[string][]string{},
+		transactionsByTrace: map[string]int{},
+	}
 	byKey := map[string]*inputSpan{} // trace id + span id: span ids are unique only within a trace
 	var order []*inputSpan
 	for _, td := range requests {
@@ -507,10 +512,12 @@ func newInput(requests ...ptrace.Traces) *input {
 		m := members[s]
 		in.largestSegment = max(in.largestSegment, m+1)
 		in.transactions++
+		in.transactionsByTrace[s.traceID]++
 		// The exporter fills a transaction with 999 members, then the next span heads the next one.
 		for m >= maxSpansPerTransaction {
 			m -= maxSpansPerTransaction
 			in.transactions++
+			in.transactionsByTrace[s.traceID]++
 		}
 	}
 	return in
