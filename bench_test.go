@@ -542,6 +542,12 @@ func normalizeEventJSON(t *testing.T, b []byte) map[string]any {
 // queue, so every span is counted.
 func BenchmarkQueued(b *testing.B) {
 	batches, spans := benchWorkload(b)
+	runDefaultConfigs(b, batches, spans)
+}
+
+// runDefaultConfigs runs ours (transactions and otlp protocol) and otlphttp, each in its default
+// configuration (sending queue and retries on), on the same batches.
+func runDefaultConfigs(b *testing.B, batches []ptrace.Traces, spans int) {
 	b.Run("sentry", func(b *testing.B) {
 		srv := newDiscardServer(b)
 		f := NewFactory()
@@ -626,25 +632,5 @@ func smallTransactionsWorkload(traces int) ([]ptrace.Traces, int) {
 // retries on, trace assembly on for ours) on smallTransactionsWorkload.
 func BenchmarkSmallTransactions(b *testing.B) {
 	batches, spans := smallTransactionsWorkload(benchTraces * 4)
-	b.Run("sentry", func(b *testing.B) {
-		srv := newDiscardServer(b)
-		f := NewFactory()
-		cfg := f.CreateDefaultConfig().(*Config)
-		cfg.DSN = configopaque.String("http://public@" + strings.TrimPrefix(srv.URL, "http://") + "/1")
-		require.NoError(b, cfg.Validate())
-		runExporter(b, f, cfg, srv, batches, spans)
-	})
-	b.Run("otlphttp", func(b *testing.B) {
-		srv := newDiscardServer(b)
-		f := otlphttpexporter.NewFactory()
-		cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
-		cfg.ClientConfig.Endpoint = srv.URL
-		require.NoError(b, cfg.Validate())
-		runExporter(b, f, cfg, srv, batches, spans)
-	})
-	b.Run("sentry-otlp", func(b *testing.B) {
-		srv := newDiscardServer(b)
-		f := NewFactory()
-		runExporter(b, f, otlpBenchConfig(b, f, srv, true), srv, batches, spans)
-	})
+	runDefaultConfigs(b, batches, spans)
 }
