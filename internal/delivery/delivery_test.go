@@ -157,9 +157,11 @@ func TestSettlementRecordsEachAttemptOnce(t *testing.T) {
 func TestSettlementOwes(t *testing.T) {
 	t.Parallel()
 	rec, _ := newRecorder(t)
-	s := NewSettlement(retrying(time.Hour), rec, pushedAt, "Sentry logs")
+	// A Settlement settles at the wall clock's now, so the push is made now: the retry window is open.
+	pushed := time.Now()
+	s := NewSettlement(retrying(time.Hour), rec, pushed, "Sentry logs")
 	ctx := context.Background()
-	later, latest := pushedAt.Add(10*time.Second), pushedAt.Add(20*time.Second)
+	later, latest := pushed.Add(10*time.Second), pushed.Add(20*time.Second)
 	for i, res := range []transport.Result{
 		{Outcome: transport.RateLimited, StatusCode: 429, RetryAt: latest, Err: errors.New("limited")},
 		{Outcome: transport.Accepted},
