@@ -31,6 +31,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/envelope"
 	"github.com/otelsentry/sentryexporter/internal/eventjson"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/resource"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
 	"github.com/otelsentry/sentryexporter/internal/transform"
 	"github.com/otelsentry/sentryexporter/internal/workload"
@@ -228,7 +229,7 @@ func BenchmarkEncode(b *testing.B) {
 			itemType = envelope.TypeEvent
 		}
 		return envelope.Append(dst, envelope.Header{
-			EventID: string(ev.Sentry.EventID), SentAt: sentAt, SDKName: sdkName, SDKVersion: Version, Trace: &ev.Sampling,
+			EventID: string(ev.Sentry.EventID), SentAt: sentAt, SDKName: resource.ExporterName, SDKVersion: Version, Trace: &ev.Sampling,
 		}, envelope.Item{Type: itemType, Payload: payload})
 	}
 	encodeJSON := func(b *testing.B, buf []byte, ev *transform.Event) []byte {

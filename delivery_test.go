@@ -2,7 +2,6 @@ package sentryexporter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,23 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getsentry/sentry-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
-	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/metadatatest"
-	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
-	"github.com/otelsentry/sentryexporter/internal/transform"
-	"github.com/otelsentry/sentryexporter/internal/transport"
 	"github.com/otelsentry/sentryexporter/internal/workload"
 )
 
@@ -261,39 +253,6 @@ func TestDeliveryGivesUpKnowinglyAndReportsIt(t *testing.T) {
 		Attributes: attribute.NewSet(attribute.String("category", "span"), attribute.String("reason", "ratelimit_backoff")),
 		Value:      4,
 	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
-}
-
-// TestSettleMarksEachSpanWithWhatItStillOwes is the regression test for a duplicate found at 100k
-// spans: when a failed error event was settled before its failed transaction, every later span of
-// the transaction was marked as owing its error events too, and those were sent twice.
-func TestSettleMarksEachSpanWithWhatItStillOwes(t *testing.T) {
-	t.Parallel()
-	b := newTraceBuilder()
-	b.span("svc", "a", "a1", "", ptrace.SpanKindServer, "GET /", 0, 10)
-	b.span("svc", "a", "a2", "a1", ptrace.SpanKindInternal, "x", 1, 9)
-	b.span("svc", "a", "a3", "a1", ptrace.SpanKindInternal, "y", 1, 9)
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.DSN = "http://public@127.0.0.1:1/1"
-	exp, err := newSentryExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-	require.NoError(t, err)
-	pos := func(i int32) transform.SpanPosition { return transform.SpanPosition{Span: i} }
-	failed := transport.Result{Outcome: transport.Retryable, Err: errors.New("503")}
-	sent := []sentEvent{
-		{event: transform.Event{Category: ratelimit.CategoryError, Positions: []transform.SpanPosition{pos(1)}}, result: failed},
-		{event: transform.Event{Category: ratelimit.CategoryTransaction, Sentry: &sentry.Event{}, Positions: []transform.SpanPosition{pos(0), pos(1), pos(2)}}, result: failed},
-	}
-	out := exp.settle(context.Background(), exp.defaultProject, b.td, sent, pcommon.NewTimestampFromTime(time.Now()))
-	require.Error(t, out.RetryErr)
-	spans := out.Retry.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
-	require.Equal(t, 3, spans.Len())
-	marker := func(i int) string {
-		v, ok := spans.At(i).Attributes().Get(resendAttribute)
-		if !ok {
-			return "both"
-		}
-		return v.Str()
-	}
-	assert.Equal(t, []string{transform.OwesTransaction, "both", transform.OwesTransaction}, []string{marker(0), marker(1), marker(2)})
 }
 
 // TestErrorEventsLostAloneDoNotFailSpans is issue 21's case: only the error events failed (Sentry

@@ -27,7 +27,7 @@ const (
 	defaultHTTPTimeout      = 10 * time.Second
 	defaultPushTimeout      = 30 * time.Second
 	defaultIdleConnsPerHost = 32
-	// gateLimit is how many assembled spans may wait in an in-memory sending queue (queueGate): two of
+	// gateLimit is how many assembled spans may wait in an in-memory sending queue (assembly.Gate): two of
 	// assembly's batches, so the queue's consumers always find work.
 	gateLimit = 4096
 )
@@ -147,10 +147,10 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	}
 	exp := sh.exp
 	push := exp.pushTraces
-	var gate *queueGate
+	var gate *assembly.Gate
 	if q := c.QueueConfig.Get(); c.TraceAssembly.Enabled && q != nil && q.StorageID == nil {
-		gate = newQueueGate(gateLimit)
-		push = gate.push(push)
+		gate = assembly.NewGate(gateLimit)
+		push = gate.Push(push)
 	}
 	sender, err := exporterhelper.NewTraces(ctx, set, cfg, push,
 		exporterhelper.WithStart(sh.start),
@@ -170,7 +170,7 @@ func (s *sharedExporters) createTraces(ctx context.Context, set exporter.Setting
 	// and retries never regroup them; see docs/assembly.md.
 	next := sender.ConsumeTraces
 	if gate != nil {
-		next = func(ctx context.Context, td ptrace.Traces) error { return gate.handOn(ctx, td, sender.ConsumeTraces) }
+		next = func(ctx context.Context, td ptrace.Traces) error { return gate.HandOn(ctx, td, sender.ConsumeTraces) }
 	}
 	return &assemblingExporter{
 		Traces: sender,

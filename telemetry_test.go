@@ -27,6 +27,7 @@ import (
 	"github.com/otelsentry/sentryexporter/internal/metadata"
 	"github.com/otelsentry/sentryexporter/internal/ratelimit"
 	"github.com/otelsentry/sentryexporter/internal/sanitize"
+	"github.com/otelsentry/sentryexporter/internal/sending"
 	"github.com/otelsentry/sentryexporter/internal/sentrytest"
 )
 
@@ -264,7 +265,7 @@ func TestRepairKindsAreDeclared(t *testing.T) {
 	declared := loadDeclaredTelemetry(t)
 	var kinds []string
 	for k := sanitize.Kind(0); k.String() != "unknown"; k++ {
-		kv := repairKindAttribute(k)
+		kv := sending.RepairKindAttribute(k)
 		assert.Equal(t, k.String(), kv.Value.AsString(), "kind %d has no declared value", k)
 		kinds = append(kinds, kv.Value.AsString())
 	}

@@ -1,10 +1,9 @@
-package sentryexporter
+package sending
 
 import (
 	"context"
 	"time"
 
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/metric"
 
@@ -20,80 +19,33 @@ import (
 // logItemContentType is the content type of Sentry's log container item.
 const logItemContentType = "application/vnd.sentry.items.log+json"
 
-// pushLogs sends log records as Sentry logs, each resource to its project, through the same
-// delivery policy as traces (the same rate limits per project, projects in parallel). Batches that
-// failed transiently go back to exporterhelper on their own.
-func (e *sentryExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	push := e.pushProjectLogs
-	if e.cfg.otlp() {
-		push = e.pushProjectLogsOTLP
+// PushLogs sends the project's part of a logs batch with the configured protocol and settles it
+// through the same delivery policy as traces; what is owed is returned as the records to retry.
+func (p *Project) PushLogs(ctx context.Context, ld plog.Logs) delivery.Outcome[plog.Logs] {
+	if p.shared.OTLP {
+		return p.pushLogsOTLP(ctx, ld)
 	}
-	outcomes := delivery.ForEachProject(e.routeLogs(ctx, ld), func(part routedLogs) delivery.Outcome[plog.Logs] {
-		return push(ctx, part.project, part.ld)
-	})
-	merged := delivery.Merge(outcomes, plog.NewLogs, func(dst, src plog.Logs) {
-		src.ResourceLogs().MoveAndAppendTo(dst.ResourceLogs())
-	})
-	return merged.Err(e.logger, "Sentry logs", consumererror.NewLogs)
+	return p.pushSentryLogs(ctx, ld)
 }
 
-// routedLogs is the part of a logs batch that goes to one project.
-type routedLogs struct {
-	project *project
-	ld      plog.Logs
-}
-
-// routeLogs splits logs by routing.attribute, like route does for traces.
-func (e *sentryExporter) routeLogs(ctx context.Context, ld plog.Logs) []routedLogs {
-	if len(e.routes) == 0 {
-		return []routedLogs{{project: e.defaultProject, ld: ld}}
-	}
-	var parts []routedLogs
-	byProject := make(map[*project]int, 2)
-	unrouted := 0
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		p := e.projectFor(rl.Resource().Attributes())
-		if p == nil {
-			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				unrouted += rl.ScopeLogs().At(j).LogRecords().Len()
-			}
-			continue
-		}
-		idx, ok := byProject[p]
-		if !ok {
-			idx = len(parts)
-			byProject[p] = idx
-			parts = append(parts, routedLogs{project: p, ld: plog.NewLogs()})
-		}
-		rl.CopyTo(parts[idx].ld.ResourceLogs().AppendEmpty())
-	}
-	if unrouted > 0 {
-		e.telemetry.SentryExporterItemsDropped.Add(ctx, int64(unrouted), metric.WithAttributes(
-			metadata.AttributeCategoryLogItem.KeyValue(), metadata.AttributeReasonUnrouted.KeyValue()))
-	}
-	return parts
-}
-
-// pushProjectLogs sends one project's logs, one envelope per batch of at most 100 records, and
+// pushSentryLogs sends one project's logs, one envelope per batch of at most 100 records, and
 // settles each through the delivery policy; what is owed is returned as the records to retry.
-func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
+func (p *Project) pushSentryLogs(ctx context.Context, ld plog.Logs) delivery.Outcome[plog.Logs] {
 	pushedAt := time.Now()
-	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.opts.Environment})
+	batches, stats := sentrylogs.Convert(ld, sentrylogs.Options{Environment: p.Options.Environment})
 	if stats.Truncated > 0 {
-		e.telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
+		p.shared.Telemetry.SentryExporterRepairs.Add(ctx, int64(stats.Truncated), metric.WithAttributes(metadata.AttributeKindTruncated.KeyValue()))
 	}
-	recorder := e.recorder(p)
+	recorder := p.recorder()
 	if stats.Dropped > 0 {
 		recorder.Dropped(ctx, ratelimit.CategoryLogItem, stats.Dropped, 0,
 			delivery.Drop{Reason: metadata.AttributeReasonOversize, Report: clientreport.ReasonSendError})
 	}
-	s := delivery.NewSettlement(e.policy, recorder, pushedAt, "Sentry logs")
+	s := delivery.NewSettlement(p.shared.Policy, recorder, pushedAt, "Sentry logs")
 	var buf []byte
 	for i := range batches {
 		b := &batches[i]
-		a := delivery.Attempt{Category: ratelimit.CategoryLogItem, Items: b.Count, Result: e.sendLogs(ctx, p, b, &buf)}
+		a := delivery.Attempt{Category: ratelimit.CategoryLogItem, Items: b.Count, Result: p.sendLogs(ctx, b, &buf)}
 		s.Add(ctx, i, &a)
 	}
 	out := s.Outcome()
@@ -110,7 +62,7 @@ func (e *sentryExporter) pushProjectLogs(ctx context.Context, p *project, ld plo
 
 // sendLogs posts one batch of logs in an envelope built in buf (with the project's pending client
 // report, as trace envelopes carry it) and returns the transport's answer.
-func (e *sentryExporter) sendLogs(ctx context.Context, p *project, b *sentrylogs.Batch, buf *[]byte) transport.Result {
+func (p *Project) sendLogs(ctx context.Context, b *sentrylogs.Batch, buf *[]byte) transport.Result {
 	p.transport.Wait(ctx, ratelimit.CategoryLogItem) // a short limit is waited out; a long one Send reports
 	if err := ctx.Err(); err != nil {
 		return transport.Result{Outcome: transport.Retryable, Err: err}
@@ -118,7 +70,7 @@ func (e *sentryExporter) sendLogs(ctx context.Context, p *project, b *sentrylogs
 	// No trace header: Sentry's SDKs send none on log envelopes (each log names its own trace), and a
 	// trace header without timestamps makes Spotlight fold the logs into the trace.
 	var res transport.Result
-	*buf, res = e.post(ctx, p, *buf, envelope.Header{},
+	*buf, res = p.post(ctx, *buf, envelope.Header{},
 		envelope.Item{Type: envelope.TypeLog, ContentType: logItemContentType, ItemCount: b.Count, Payload: b.Payload},
 		ratelimit.CategoryLogItem)
 	return res

@@ -1,4 +1,4 @@
-package sentryexporter
+package sending
 
 import (
 	"context"
@@ -62,7 +62,7 @@ type otlpPart struct {
 // sendOTLP posts the items [lo, hi) of b to p's OTLP endpoint and appends what came of it to out. A
 // body Sentry refuses as too large (413) is split in halves, each sent in turn, until a single item is
 // refused.
-func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, lo, hi int, out []otlpPart) []otlpPart {
+func (p *Project) sendOTLP(ctx context.Context, b *otlpBody, lo, hi int, out []otlpPart) []otlpPart {
 	part := otlpPart{lo: lo, hi: hi}
 	if err := ctx.Err(); err != nil {
 		part.result = transport.Result{Outcome: transport.Retryable, Err: err}
@@ -83,23 +83,23 @@ func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, 
 	}
 	// As for envelopes (see post): within the exporter's bound on requests in flight, and a request
 	// under way finishes, so its outcome is known.
-	if err := e.takeRequestSlot(ctx); err != nil {
+	if err := p.shared.takeRequestSlot(ctx); err != nil {
 		part.result = transport.Result{Outcome: transport.Retryable, Err: err}
 		return append(out, part)
 	}
 	part.result = p.transport.SendOTLP(context.WithoutCancel(ctx), b.signal, body, b.categories[:]...)
-	e.releaseRequestSlot()
-	e.recorder(p).Request(ctx, &part.result)
+	p.shared.releaseRequestSlot()
+	p.recorder().Request(ctx, &part.result)
 	switch {
 	case part.result.StatusCode == http.StatusRequestEntityTooLarge && hi-lo > 1:
 		mid := lo + (hi-lo)/2
-		out = e.sendOTLP(ctx, p, b, lo, mid, out)
-		return e.sendOTLP(ctx, p, b, mid, hi, out)
+		out = p.sendOTLP(ctx, b, lo, mid, out)
+		return p.sendOTLP(ctx, b, mid, hi, out)
 	case part.result.StatusCode == http.StatusRequestEntityTooLarge:
 		part.oversize = true
 	case part.result.StatusCode == http.StatusNotFound:
-		e.otlpMissing.Do(func() {
-			e.logger.Error("Sentry has no OTLP endpoint for this project: a self-hosted Sentry before 25.10, or one "+
+		p.shared.otlpMissing.Do(func() {
+			p.shared.Logger.Error("Sentry has no OTLP endpoint for this project: a self-hosted Sentry before 25.10, or one "+
 				"without the OTLP feature flags (docs/protocols.md); use protocol: transactions there",
 				zap.String("url_path", otlpPath(p.transport.OTLPURL(b.signal))), zap.Error(part.result.Err))
 		})
@@ -113,7 +113,7 @@ func (e *sentryExporter) sendOTLP(ctx context.Context, p *project, b *otlpBody, 
 // settleOTLP settles the parts of one OTLP body (attempts 0 to len(parts)-1 of s) and returns the
 // ranges of items still owed. A partial success is delivered, less what Sentry refused, which is
 // counted as dropped.
-func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery.Settlement, b *otlpBody, parts []otlpPart, firstAttempt time.Time) (owed [][2]int) {
+func (p *Project) settleOTLP(ctx context.Context, s *delivery.Settlement, b *otlpBody, parts []otlpPart, firstAttempt time.Time) (owed [][2]int) {
 	for i := range parts {
 		part := &parts[i]
 		n := part.hi - part.lo
@@ -121,8 +121,8 @@ func (e *sentryExporter) settleOTLP(ctx context.Context, p *project, s *delivery
 		if part.rejected > 0 {
 			// Sentry counted what it refused itself: it is recorded as dropped, not reported.
 			a.Items -= int(part.rejected)
-			e.recorder(p).Dropped(ctx, b.categories[0], int(part.rejected), 0, delivery.Drop{Reason: metadata.AttributeReasonRejected})
-			e.logRejected(b.signal, int(part.rejected), part.message)
+			p.recorder().Dropped(ctx, b.categories[0], int(part.rejected), 0, delivery.Drop{Reason: metadata.AttributeReasonRejected})
+			p.shared.logRejected(b.signal, int(part.rejected), part.message)
 		}
 		if b.categories[0] == ratelimit.CategorySpan {
 			a.Spans = a.Items
@@ -142,48 +142,43 @@ func otlpPath(rawURL string) string {
 	return ""
 }
 
-// logRejected logs items Sentry refused in a partial success, at most once per repairLogInterval
+// logRejected logs items Sentry refused in a partial success, at most once per LogInterval
 // with the count since the last message (they are counted in items_dropped as they come).
-func (e *sentryExporter) logRejected(signal transport.Signal, n int, message string) {
-	e.rejectedMu.Lock()
-	e.pendingRejected += n
+func (s *Shared) logRejected(signal transport.Signal, n int, message string) {
+	s.rejectedMu.Lock()
+	s.pendingRejected += n
 	now := time.Now()
-	if now.Sub(e.lastRejectedLog) < repairLogInterval {
-		e.rejectedMu.Unlock()
+	if now.Sub(s.lastRejectedLog) < LogInterval {
+		s.rejectedMu.Unlock()
 		return
 	}
-	total := e.pendingRejected
-	e.pendingRejected = 0
-	e.lastRejectedLog = now
-	e.rejectedMu.Unlock()
-	e.logger.Warn("Sentry rejected part of an OTLP request (partial success); counted in items_dropped with reason rejected",
+	total := s.pendingRejected
+	s.pendingRejected = 0
+	s.lastRejectedLog = now
+	s.rejectedMu.Unlock()
+	s.Logger.Warn("Sentry rejected part of an OTLP request (partial success); counted in items_dropped with reason rejected",
 		zap.String("signal", string(signal)), zap.Int("items", total), zap.String("error_message", message))
 }
 
-// pushProjectOTLP sends one project's part of a batch with the otlp protocol: the error events of its
+// pushTracesOTLP sends one project's part of a batch with the otlp protocol: the error events of its
 // exceptions in envelopes and, at the same time, its spans in one OTLP request.
-func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
-	opts := pushOptions(p.opts, td) // a retried batch's markers are read off here
+func (p *Project) pushTracesOTLP(ctx context.Context, td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
+	opts := p.pushOptions(td) // a retried batch's markers are read off here
 	pushedAt := opts.Now
 
 	var repairs sanitize.Counts
 	var sent []sentEvent
 	var sending sync.WaitGroup
-	if e.cfg.ExceptionsAsErrors {
+	if p.shared.ExceptionsAsErrors {
 		if traces := transform.ExceptionTraces(td); len(traces) > 0 {
-			scratch := e.scratch.Get()
-			defer func() {
-				scratch.Release()
-				if scratch.Retainable() {
-					e.scratch.Put(scratch)
-				}
-			}()
+			scratch := p.shared.scratch.Get()
+			defer p.shared.releaseScratch(scratch)
 			var events []transform.Event
 			events, repairs = transform.ErrorEvents(scratch, td, traces, opts)
 			// The events are built: nothing reads the batch for them any more, so it may be
 			// enriched below while they are sent.
 			if len(events) > 0 {
-				sending.Go(func() { sent = e.sendAll(ctx, p, events, &repairs) })
+				sending.Go(func() { sent = p.sendAll(ctx, events, &repairs) })
 			}
 		}
 	}
@@ -191,36 +186,27 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 	var body *otlpBody
 	var parts []otlpPart
 	var positions func() []transform.SpanPosition
-	if e.cfg.SendTransactions && td.SpanCount() > 0 {
-		enrichTraces(td, p.opts.Environment)
+	if p.shared.SendTransactions && td.SpanCount() > 0 {
+		enrichTraces(td, p.Options.Environment)
 		body, positions = otlpTraceBody(td, opts.Retry)
 		if body.items > 0 {
-			parts = e.sendOTLP(ctx, p, body, 0, body.items, nil)
+			parts = p.sendOTLP(ctx, body, 0, body.items, nil)
 		}
 	}
 	sending.Wait()
-	e.recordRepairs(ctx, &repairs)
+	p.shared.recordRepairs(ctx, &repairs)
 
-	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt.AsTime(), "Sentry spans and events")
-	var retry map[transform.SpanPosition]transform.Retry
-	mark := func(pos transform.SpanPosition, owes string, first pcommon.Timestamp) {
-		if retry == nil {
-			retry = make(map[transform.SpanPosition]transform.Retry)
-		}
-		if have, ok := retry[pos]; ok && have.Owes != owes {
-			owes = "" // both its span and its error events
-		}
-		retry[pos] = transform.Retry{Owes: owes, FirstAttempt: first}
-	}
+	s := delivery.NewSettlement(p.shared.Policy, p.recorder(), pushedAt.AsTime(), "Sentry spans and events")
+	var owed owedSpans
 	if body != nil {
 		first := firstAttemptOf(opts.Retry, pushedAt)
-		if owed := e.settleOTLP(ctx, p, s, body, parts, first.AsTime()); len(owed) > 0 {
+		if ranges := p.settleOTLP(ctx, s, body, parts, first.AsTime()); len(ranges) > 0 {
 			all := positions()
-			for _, r := range owed {
+			for _, r := range ranges {
 				for _, pos := range all[r[0]:r[1]] {
 					// OwesTransaction is what the transactions protocol owes as a transaction, and
 					// the otlp protocol as a span: everything of it but its error events.
-					mark(pos, transform.OwesTransaction, first)
+					owed.mark(pos, transform.OwesTransaction, first)
 				}
 			}
 		}
@@ -233,18 +219,12 @@ func (e *sentryExporter) pushProjectOTLP(ctx context.Context, p *project, td ptr
 		}
 		a := delivery.Attempt{Category: ev.Category, Items: 1, Result: sent[i].result, Oversize: sent[i].oversize, FirstAttempt: first.AsTime()}
 		if s.Add(ctx, len(parts)+i, &a) == delivery.Owed {
-			for _, pos := range ev.Positions {
-				mark(pos, transform.OwesErrors, first)
-			}
+			owed.markEvent(ev, first)
 		}
 	}
 	// What this push dropped reaches Sentry now, not with some later envelope.
-	e.sendClientReport(ctx, p)
-	out := s.Outcome()
-	if retry == nil {
-		return delivery.WithRetry(out, ptrace.Traces{})
-	}
-	return delivery.WithRetry(out, subsetTraces(td, retry))
+	p.sendClientReport(ctx)
+	return owed.outcome(s.Outcome(), td)
 }
 
 // firstAttemptOf is when the spans of a retried batch were first sent (the earliest), or now for a
@@ -409,40 +389,40 @@ func putRelease(attrs pcommon.Map, release string) {
 // sendClientReport sends p's pending client report, if any, in an envelope of its own: the otlp
 // protocol sends few envelopes, and a loss must reach Sentry's stats without waiting for one. Counts
 // are aggregated per push, never one report per item.
-func (e *sentryExporter) sendClientReport(ctx context.Context, p *project) {
+func (p *Project) sendClientReport(ctx context.Context) {
 	now := time.Now()
 	report, ok := p.reports.Take(now)
 	if !ok {
 		return
 	}
-	buf := envelope.Append(nil, envelope.Header{SentAt: now, SDKName: sdkName, SDKVersion: Version},
+	buf := envelope.Append(nil, envelope.Header{SentAt: now, SDKName: resource.ExporterName, SDKVersion: resource.ExporterVersion},
 		envelope.Item{Type: envelope.TypeClientReport, Payload: report})
-	if e.takeRequestSlot(ctx) != nil {
+	if p.shared.takeRequestSlot(ctx) != nil {
 		_ = p.reports.Restore(report)
 		return
 	}
 	res := p.transport.Send(context.WithoutCancel(ctx), buf, ratelimit.CategoryAll)
-	e.releaseRequestSlot()
+	p.shared.releaseRequestSlot()
 	if res.Outcome != transport.Accepted {
 		_ = p.reports.Restore(report) // kept for the next envelope
 	}
-	e.recorder(p).Request(ctx, &res)
+	p.recorder().Request(ctx, &res)
 }
 
-// pushProjectLogsOTLP sends one project's logs to its OTLP logs endpoint in one request and settles it
+// pushLogsOTLP sends one project's logs to its OTLP logs endpoint in one request and settles it
 // through the delivery policy; what is owed is returned as the records to retry.
-func (e *sentryExporter) pushProjectLogsOTLP(ctx context.Context, p *project, ld plog.Logs) delivery.Outcome[plog.Logs] {
+func (p *Project) pushLogsOTLP(ctx context.Context, ld plog.Logs) delivery.Outcome[plog.Logs] {
 	pushedAt := time.Now()
 	n := ld.LogRecordCount()
 	if n == 0 {
 		return delivery.Outcome[plog.Logs]{}
 	}
-	enrichLogs(ld, p.opts.Environment)
+	enrichLogs(ld, p.Options.Environment)
 	body := otlpLogBody(ld, n)
-	parts := e.sendOTLP(ctx, p, body, 0, n, nil)
-	s := delivery.NewSettlement(e.policy, e.recorder(p), pushedAt, "Sentry logs")
-	owed := e.settleOTLP(ctx, p, s, body, parts, time.Time{})
-	e.sendClientReport(ctx, p)
+	parts := p.sendOTLP(ctx, body, 0, n, nil)
+	s := delivery.NewSettlement(p.shared.Policy, p.recorder(), pushedAt, "Sentry logs")
+	owed := p.settleOTLP(ctx, s, body, parts, time.Time{})
+	p.sendClientReport(ctx)
 	out := s.Outcome()
 	if len(owed) == 0 {
 		return delivery.WithRetry(out, plog.Logs{})

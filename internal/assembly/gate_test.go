@@ -1,4 +1,4 @@
-package sentryexporter
+package assembly
 
 import (
 	"context"
@@ -25,23 +25,23 @@ func gateBatch(id byte, n int) ptrace.Traces {
 
 func TestQueueGateWaitsUntilAConsumerStartsABatch(t *testing.T) {
 	t.Parallel()
-	g := newQueueGate(10)
+	g := NewGate(10)
 	queue := make(chan ptrace.Traces, 10)
 	enqueue := func(_ context.Context, td ptrace.Traces) error {
 		queue <- td
 		return nil
 	}
 	var pushed []int
-	push := g.push(func(_ context.Context, td ptrace.Traces) error {
+	push := g.Push(func(_ context.Context, td ptrace.Traces) error {
 		pushed = append(pushed, td.SpanCount())
 		return nil
 	})
 	ctx := context.Background()
-	require.NoError(t, g.handOn(ctx, gateBatch(1, 6), enqueue))
-	require.NoError(t, g.handOn(ctx, gateBatch(2, 4), enqueue), "6+4 spans fit a limit of 10")
+	require.NoError(t, g.HandOn(ctx, gateBatch(1, 6), enqueue))
+	require.NoError(t, g.HandOn(ctx, gateBatch(2, 4), enqueue), "6+4 spans fit a limit of 10")
 
 	third := make(chan error)
-	go func() { third <- g.handOn(ctx, gateBatch(3, 5), enqueue) }()
+	go func() { third <- g.HandOn(ctx, gateBatch(3, 5), enqueue) }()
 	// The third batch is handed on only once a consumer started the first: that is the only way it
 	// can reach the queue, so the queue's order shows the gate waited.
 	first := <-queue
@@ -58,13 +58,13 @@ func TestQueueGateWaitsUntilAConsumerStartsABatch(t *testing.T) {
 
 func TestQueueGateCountsARetriedBatchOnce(t *testing.T) {
 	t.Parallel()
-	g := newQueueGate(100)
+	g := NewGate(100)
 	ctx := context.Background()
 	enqueue := func(context.Context, ptrace.Traces) error { return nil }
-	require.NoError(t, g.handOn(ctx, gateBatch(1, 30), enqueue))
-	require.NoError(t, g.handOn(ctx, gateBatch(2, 30), enqueue))
+	require.NoError(t, g.HandOn(ctx, gateBatch(1, 30), enqueue))
+	require.NoError(t, g.HandOn(ctx, gateBatch(2, 30), enqueue))
 	retryable := errors.New("sentry answered 503")
-	push := g.push(func(context.Context, ptrace.Traces) error { return retryable })
+	push := g.Push(func(context.Context, ptrace.Traces) error { return retryable })
 	td := gateBatch(1, 30)
 	for range 3 {
 		require.ErrorIs(t, push(ctx, td), retryable)
@@ -76,20 +76,20 @@ func TestQueueGateCountsARetriedBatchOnce(t *testing.T) {
 
 func TestQueueGateLargeBatchGoesAloneAndErrorsGiveRoomBack(t *testing.T) {
 	t.Parallel()
-	g := newQueueGate(10)
+	g := NewGate(10)
 	ctx := context.Background()
 	full := errors.New("sending queue is full")
-	require.ErrorIs(t, g.handOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return full }), full)
+	require.ErrorIs(t, g.HandOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return full }), full)
 	g.mu.Lock()
 	assert.Zero(t, g.waiting, "a refused batch does not wait in the queue")
 	g.mu.Unlock()
-	require.NoError(t, g.handOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return nil }),
+	require.NoError(t, g.HandOn(ctx, gateBatch(1, 50), func(context.Context, ptrace.Traces) error { return nil }),
 		"a batch larger than the limit goes when nothing waits")
 
 	canceled, cancel := context.WithCancel(ctx)
 	blocked := make(chan error)
 	go func() {
-		blocked <- g.handOn(canceled, gateBatch(2, 1), func(context.Context, ptrace.Traces) error { return nil })
+		blocked <- g.HandOn(canceled, gateBatch(2, 1), func(context.Context, ptrace.Traces) error { return nil })
 	}()
 	cancel()
 	require.ErrorIs(t, <-blocked, context.Canceled, "the wait ends with the context")

@@ -1,13 +1,16 @@
-package sentryexporter
+package sending
 
 import (
-	"github.com/otelsentry/sentryexporter/internal/transform"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelsentry/sentryexporter/internal/delivery"
+	"github.com/otelsentry/sentryexporter/internal/ratelimit"
+	"github.com/otelsentry/sentryexporter/internal/transform"
 )
 
 // A batch that failed in part goes back to exporterhelper holding just the spans still owed, and
-// exporterhelper hands it to pushTraces again. What each span still owes rides along as markers on
+// exporterhelper hands it to PushTraces again. What each span still owes rides along as markers on
 // the exporter's own copy (subsetTraces); takeRetryState reads them off before the transform, which
 // gets them as an explicit input (transform.Options.Retry). The markers never reach Sentry, and the
 // transform never sees them.
@@ -25,6 +28,42 @@ const (
 	// firstAttemptAttribute is when the span was first sent, in Unix nanoseconds.
 	firstAttemptAttribute = markerPrefix + "first_attempt"
 )
+
+// owedSpans collects what each span of a pushed batch still owes, by its position in the batch.
+type owedSpans struct {
+	spans map[transform.SpanPosition]transform.Retry
+}
+
+// mark records that the span at pos owes owes (transform.OwesTransaction or OwesErrors), first sent
+// at first. A span that owes both its transaction (or OTLP span) and its error events owes "".
+func (o *owedSpans) mark(pos transform.SpanPosition, owes string, first pcommon.Timestamp) {
+	if o.spans == nil {
+		o.spans = make(map[transform.SpanPosition]transform.Retry)
+	}
+	if have, ok := o.spans[pos]; ok && have.Owes != owes {
+		owes = ""
+	}
+	o.spans[pos] = transform.Retry{Owes: owes, FirstAttempt: first}
+}
+
+// markEvent records that the spans of an event still owe it.
+func (o *owedSpans) markEvent(ev *transform.Event, first pcommon.Timestamp) {
+	owes := transform.OwesTransaction
+	if ev.Category == ratelimit.CategoryError {
+		owes = transform.OwesErrors
+	}
+	for _, pos := range ev.Positions {
+		o.mark(pos, owes, first)
+	}
+}
+
+// outcome is out with the batch to retry: the owed spans of td, marked.
+func (o *owedSpans) outcome(out delivery.Outcome[struct{}], td ptrace.Traces) delivery.Outcome[ptrace.Traces] {
+	if o.spans == nil {
+		return delivery.WithRetry(out, ptrace.Traces{})
+	}
+	return delivery.WithRetry(out, subsetTraces(td, o.spans))
+}
 
 // subsetTraces copies the spans at the given positions into a new batch, each marked with what of it
 // is still owed and when it was first sent.

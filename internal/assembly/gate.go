@@ -1,4 +1,4 @@
-package sentryexporter
+package assembly
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// queueGate paces trace assembly's hand-over into an in-memory sending queue. Assembly emits a burst
+// Gate paces trace assembly's hand-over into an in-memory sending queue. Assembly emits a burst
 // as soon as it goes quiet; the queue would then hold all of it decoded, as pdata, while its consumers
 // work through it (about 100 MiB for 100k spans). The gate lets assembly hand on a batch only while
 // fewer than limit spans wait in the queue, so the rest waits in assembly, encoded (a tenth of the
@@ -19,7 +19,7 @@ import (
 // once: the gate remembers the batches it saw start (by their first span and size). A batch the
 // exporter narrowed after a partial failure is new to it and counted again, which only loosens the
 // gate; the count never goes below zero.
-type queueGate struct {
+type Gate struct {
 	limit int
 
 	mu      sync.Mutex
@@ -39,14 +39,16 @@ type batchKey struct {
 
 const gateMemory = 4096
 
-func newQueueGate(limit int) *queueGate {
-	g := &queueGate{limit: limit, seen: make(map[batchKey]struct{}, gateMemory), ring: make([]batchKey, gateMemory)}
+// NewGate returns a gate that lets at most limit spans wait in the queue (a batch larger than limit
+// goes alone).
+func NewGate(limit int) *Gate {
+	g := &Gate{limit: limit, seen: make(map[batchKey]struct{}, gateMemory), ring: make([]batchKey, gateMemory)}
 	g.room = sync.NewCond(&g.mu)
 	return g
 }
 
-// handOn waits until the queue has room (or ctx ends), then hands td to next.
-func (g *queueGate) handOn(ctx context.Context, td ptrace.Traces, next func(context.Context, ptrace.Traces) error) error {
+// HandOn waits until the queue has room (or ctx ends), then hands td to next.
+func (g *Gate) HandOn(ctx context.Context, td ptrace.Traces, next func(context.Context, ptrace.Traces) error) error {
 	n := td.SpanCount()
 	stop := context.AfterFunc(ctx, func() {
 		g.mu.Lock()
@@ -72,8 +74,8 @@ func (g *queueGate) handOn(ctx context.Context, td ptrace.Traces, next func(cont
 	return nil
 }
 
-// push wraps the exporter's push: a batch's first attempt takes its spans off the waiting count.
-func (g *queueGate) push(push func(context.Context, ptrace.Traces) error) func(context.Context, ptrace.Traces) error {
+// Push wraps the exporter's push: a batch's first attempt takes its spans off the waiting count.
+func (g *Gate) Push(push func(context.Context, ptrace.Traces) error) func(context.Context, ptrace.Traces) error {
 	return func(ctx context.Context, td ptrace.Traces) error {
 		if key, ok := gateKeyOf(td); ok {
 			g.mu.Lock()
@@ -93,7 +95,7 @@ func (g *queueGate) push(push func(context.Context, ptrace.Traces) error) func(c
 	}
 }
 
-func (g *queueGate) started(n int) {
+func (g *Gate) started(n int) {
 	g.mu.Lock()
 	g.waiting = max(g.waiting-n, 0)
 	g.room.Broadcast()
