@@ -27,8 +27,9 @@ const (
 	defaultHTTPTimeout      = 10 * time.Second
 	defaultPushTimeout      = 30 * time.Second
 	defaultIdleConnsPerHost = 32
-	// gateLimit is how many assembled spans may wait in an in-memory sending queue (assembly.Gate): two of
-	// assembly's batches, so the queue's consumers always find work.
+	// gateLimit is how many assembled spans may be in an in-memory sending queue's hands at once, waiting
+	// or being pushed (assembly.Gate): four of assembly's batches, enough to keep two CPUs transforming
+	// while other pushes wait for Sentry; the rest of a burst waits in assembly, encoded.
 	gateLimit = 4096
 )
 

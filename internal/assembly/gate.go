@@ -11,20 +11,22 @@ import (
 // Gate paces trace assembly's hand-over into an in-memory sending queue. Assembly emits a burst
 // as soon as it goes quiet; the queue would then hold all of it decoded, as pdata, while its consumers
 // work through it (about 100 MiB for 100k spans). The gate lets assembly hand on a batch only while
-// fewer than limit spans wait in the queue, so the rest waits in assembly, encoded (a tenth of the
-// memory) and, with trace_assembly.storage, on disk. A persistent queue needs no gate: what waits in
-// it is on disk.
+// fewer than limit spans are in the exporter's hands, decoded: waiting in the queue or being pushed by
+// a consumer. The rest waits in assembly, encoded (a tenth of the memory) and, with
+// trace_assembly.storage, on disk. A persistent queue needs no gate: what waits in it is on disk.
 //
-// Spans wait from the hand-over until a queue consumer starts pushing them. A retried push is counted
-// once: the gate remembers the batches it saw start (by their first span and size). A batch the
-// exporter narrowed after a partial failure is new to it and counted again, which only loosens the
-// gate; the count never goes below zero.
+// Spans count from the hand-over until a consumer's first attempt starts, and again during every
+// attempt. A batch waiting in the queue's retry backoff between attempts is not counted, which only
+// loosens the gate. The gate remembers the batches it saw start (by their first span and size) so a
+// retried batch leaves the waiting count once. A batch the exporter narrowed after a partial failure
+// is new to it and taken off again, which only loosens the gate; the counts never go below zero.
 type Gate struct {
 	limit int
 
 	mu      sync.Mutex
 	room    *sync.Cond
 	waiting int
+	pushing int
 	seen    map[batchKey]struct{}
 	ring    []batchKey
 	next    int
@@ -39,8 +41,8 @@ type batchKey struct {
 
 const gateMemory = 4096
 
-// NewGate returns a gate that lets at most limit spans wait in the queue (a batch larger than limit
-// goes alone).
+// NewGate returns a gate that lets at most limit spans be waiting or pushed at once (a batch larger
+// than limit goes alone).
 func NewGate(limit int) *Gate {
 	g := &Gate{limit: limit, seen: make(map[batchKey]struct{}, gateMemory), ring: make([]batchKey, gateMemory)}
 	g.room = sync.NewCond(&g.mu)
@@ -57,8 +59,8 @@ func (g *Gate) HandOn(ctx context.Context, td ptrace.Traces, next func(context.C
 	})
 	defer stop()
 	g.mu.Lock()
-	// A batch larger than limit goes alone, once nothing waits.
-	for g.waiting > 0 && g.waiting+n > g.limit && ctx.Err() == nil {
+	// A batch larger than limit goes alone, once nothing else is in hand.
+	for g.inHand() > 0 && g.inHand()+n > g.limit && ctx.Err() == nil {
 		g.room.Wait()
 	}
 	if err := ctx.Err(); err != nil {
@@ -68,34 +70,45 @@ func (g *Gate) HandOn(ctx context.Context, td ptrace.Traces, next func(context.C
 	g.waiting += n
 	g.mu.Unlock()
 	if err := next(ctx, td); err != nil {
-		g.started(n)
+		g.leftQueue(n)
 		return err
 	}
 	return nil
 }
 
-// Push wraps the exporter's push: a batch's first attempt takes its spans off the waiting count.
+// Push wraps the exporter's push: a batch's first attempt takes its spans off the waiting count, and
+// every attempt counts them as pushed until it returns.
 func (g *Gate) Push(push func(context.Context, ptrace.Traces) error) func(context.Context, ptrace.Traces) error {
 	return func(ctx context.Context, td ptrace.Traces) error {
-		if key, ok := gateKeyOf(td); ok {
-			g.mu.Lock()
-			_, retried := g.seen[key]
-			if !retried {
-				delete(g.seen, g.ring[g.next])
-				g.ring[g.next] = key
-				g.next = (g.next + 1) % len(g.ring)
-				g.seen[key] = struct{}{}
-			}
-			g.mu.Unlock()
-			if !retried {
-				g.started(key.spans)
-			}
+		key, ok := gateKeyOf(td)
+		if !ok {
+			return push(ctx, td)
 		}
+		g.mu.Lock()
+		if _, retried := g.seen[key]; !retried {
+			delete(g.seen, g.ring[g.next])
+			g.ring[g.next] = key
+			g.next = (g.next + 1) % len(g.ring)
+			g.seen[key] = struct{}{}
+			g.waiting = max(g.waiting-key.spans, 0)
+		}
+		g.pushing += key.spans
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.pushing = max(g.pushing-key.spans, 0)
+			g.room.Broadcast()
+			g.mu.Unlock()
+		}()
 		return push(ctx, td)
 	}
 }
 
-func (g *Gate) started(n int) {
+// inHand is how many spans are waiting or being pushed. The caller holds g.mu.
+func (g *Gate) inHand() int { return g.waiting + g.pushing }
+
+// leftQueue takes n spans off the waiting count: a batch the queue refused.
+func (g *Gate) leftQueue(n int) {
 	g.mu.Lock()
 	g.waiting = max(g.waiting-n, 0)
 	g.room.Broadcast()

@@ -3,6 +3,7 @@ package assembly
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,4 +94,52 @@ func TestQueueGateLargeBatchGoesAloneAndErrorsGiveRoomBack(t *testing.T) {
 	}()
 	cancel()
 	require.ErrorIs(t, <-blocked, context.Canceled, "the wait ends with the context")
+}
+
+func TestQueueGateCountsABatchUntilItsPushReturns(t *testing.T) {
+	t.Parallel()
+	g := NewGate(10)
+	ctx := context.Background()
+	queue := make(chan ptrace.Traces, 10)
+	enqueue := func(_ context.Context, td ptrace.Traces) error {
+		queue <- td
+		return nil
+	}
+	inPush, release := make(chan struct{}), make(chan struct{})
+	push := g.Push(func(context.Context, ptrace.Traces) error {
+		inPush <- struct{}{}
+		<-release
+		return nil
+	})
+	require.NoError(t, g.HandOn(ctx, gateBatch(1, 8), enqueue))
+	pushed := make(chan error)
+	go func() { pushed <- push(ctx, <-queue) }()
+	<-inPush
+	g.mu.Lock()
+	assert.Equal(t, 0, g.waiting)
+	assert.Equal(t, 8, g.inHand(), "a batch being pushed is still in hand")
+	g.mu.Unlock()
+
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	handed := make(chan error)
+	go func() {
+		handed <- g.HandOn(ctx, gateBatch(2, 4), func(_ context.Context, td ptrace.Traces) error {
+			note("second handed on")
+			return enqueue(ctx, td)
+		})
+	}()
+	// The first batch left the queue but is still being pushed: 8+4 spans do not fit a limit of 10,
+	// so the second is handed on only after the push returns.
+	note("first push returns")
+	close(release)
+	require.NoError(t, <-pushed)
+	require.NoError(t, <-handed)
+	assert.Equal(t, []string{"first push returns", "second handed on"}, order)
+	assert.Equal(t, 4, (<-queue).SpanCount())
 }

@@ -239,20 +239,6 @@ func firstAttemptOf(retry map[transform.SpanPosition]transform.Retry, now pcommo
 	return first
 }
 
-// forEachSpan calls f for every span of td in order, with its position.
-func forEachSpan(td ptrace.Traces, f func(transform.SpanPosition, ptrace.Span)) {
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		sss := rss.At(ri).ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			spans := sss.At(si).Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				f(transform.SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)}, spans.At(pi))
-			}
-		}
-	}
-}
-
 // otlpTraceBody is what of td goes to Sentry's OTLP traces endpoint, and a function listing the
 // positions in td of its spans, in order (for the retry). A first attempt sends td as it is; a retried
 // batch leaves out the spans that owe only their error events.
@@ -261,7 +247,7 @@ func otlpTraceBody(td ptrace.Traces, retry map[transform.SpanPosition]transform.
 	listed := false
 	list := func() []transform.SpanPosition {
 		if !listed {
-			forEachSpan(td, func(pos transform.SpanPosition, _ ptrace.Span) {
+			transform.ForEachSpan(td, func(pos transform.SpanPosition, _ ptrace.Span) {
 				if retry[pos].Owes != transform.OwesErrors {
 					positions = append(positions, pos)
 				}

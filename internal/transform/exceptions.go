@@ -17,23 +17,15 @@ import (
 // per span to find exceptions.
 func ExceptionTraces(td ptrace.Traces) map[pcommon.TraceID]struct{} {
 	var traces map[pcommon.TraceID]struct{}
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		sss := rss.At(ri).ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			spans := sss.At(si).Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				span := spans.At(pi)
-				if !hasException(span) {
-					continue
-				}
-				if traces == nil {
-					traces = make(map[pcommon.TraceID]struct{})
-				}
-				traces[span.TraceID()] = struct{}{}
-			}
+	ForEachSpan(td, func(_ SpanPosition, span ptrace.Span) {
+		if !hasException(span) {
+			return
 		}
-	}
+		if traces == nil {
+			traces = make(map[pcommon.TraceID]struct{})
+		}
+		traces[span.TraceID()] = struct{}{}
+	})
 	return traces
 }
 
@@ -61,25 +53,18 @@ func ErrorEvents(scratch *Scratch, td ptrace.Traces, traces map[pcommon.TraceID]
 		b.scratch.index = make(map[spanKey]int)
 	}
 	b.entries, b.index = b.scratch.entries[:0], b.scratch.index
-	for ri := 0; ri < rss.Len(); ri++ {
-		mapped := false
-		sss := rss.At(ri).ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			spans := sss.At(si).Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				span := spans.At(pi)
-				if _, ok := traces[span.TraceID()]; !ok {
-					continue
-				}
-				if !mapped {
-					// Only resources with spans here are mapped: the mapping encodes the resource.
-					b.resources[ri] = newResourceInfo(rss.At(ri).Resource().Attributes(), opts.Environment, &b.repairs)
-					mapped = true
-				}
-				b.collect(span, SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)})
-			}
+	mapped := int32(-1) // the resource last mapped; spans come resource by resource
+	ForEachSpan(td, func(pos SpanPosition, span ptrace.Span) {
+		if _, ok := traces[span.TraceID()]; !ok {
+			return
 		}
-	}
+		if pos.Resource != mapped {
+			// Only resources with spans here are mapped: the mapping encodes the resource.
+			b.resources[pos.Resource] = newResourceInfo(rss.At(int(pos.Resource)).Resource().Attributes(), opts.Environment, &b.repairs)
+			mapped = pos.Resource
+		}
+		b.collect(pos, span)
+	})
 	b.scratch.entries = b.entries
 	b.assignHeads()
 	return b.build(b.appendErrorJobs(nil)), b.repairs

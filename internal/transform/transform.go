@@ -111,6 +111,21 @@ type SpanPosition struct {
 	Resource, Scope, Span int32
 }
 
+// ForEachSpan calls f for every span of td in order, with its position: the one walk over a batch's
+// spans that the transform, the exception scan and the otlp protocol's retry set share.
+func ForEachSpan(td ptrace.Traces, f func(SpanPosition, ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for ri := 0; ri < rss.Len(); ri++ {
+		sss := rss.At(ri).ScopeSpans()
+		for si := 0; si < sss.Len(); si++ {
+			spans := sss.At(si).Spans()
+			for pi := 0; pi < spans.Len(); pi++ {
+				f(SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)}, spans.At(pi))
+			}
+		}
+	}
+}
+
 // spanEntry is one input span with the facts grouping needs. Its ids and timestamps are the
 // repaired ones (see repairSpan); every later step reads them here, never from the span.
 type spanEntry struct {
@@ -360,21 +375,11 @@ func (b *batchTransform) collectSpans(td ptrace.Traces) {
 	}
 	b.entries, b.index = b.scratch.entries[:0], b.scratch.index
 	defer func() { b.scratch.entries = b.entries }()
-	rss := td.ResourceSpans()
-	for ri := 0; ri < rss.Len(); ri++ {
-		sss := rss.At(ri).ScopeSpans()
-		for si := 0; si < sss.Len(); si++ {
-			spans := sss.At(si).Spans()
-			for pi := 0; pi < spans.Len(); pi++ {
-				span := spans.At(pi)
-				b.collect(span, SpanPosition{Resource: int32(ri), Scope: int32(si), Span: int32(pi)})
-			}
-		}
-	}
+	ForEachSpan(td, b.collect)
 }
 
 // collect indexes one span: its entry with the repaired ids and timestamps every later step reads.
-func (b *batchTransform) collect(span ptrace.Span, pos SpanPosition) {
+func (b *batchTransform) collect(pos SpanPosition, span ptrace.Span) {
 	e := spanEntry{
 		pos:      pos,
 		span:     span,
